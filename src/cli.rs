@@ -1,0 +1,93 @@
+//! The command line. Doc comments here are the help text.
+
+use std::ffi::OsString;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "rolesh", version, about = "AWS STS AssumeRole sessions made painless in the shell")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command with a role's temporary credentials
+    #[command(arg_required_else_help = true)]
+    Exec(ExecArgs),
+    /// Show who the credentials of a profile (or of this shell) belong to
+    Whoami(WhoamiArgs),
+    /// List the profiles in the AWS config files
+    List(ListArgs),
+}
+
+/// How to get a session: shared by every command that assumes a role.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SessionArgs {
+    /// Session length: seconds, or 15m, 1h, 1h30m, 12h [default: duration_seconds, else 1h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<u32>,
+    /// MFA code (6 digits); when needed and not given, it is asked on the terminal
+    #[arg(long, visible_alias = "token-code", value_name = "CODE")]
+    pub mfa_token: Option<String>,
+    /// Role session name shown in CloudTrail [default: role_session_name, else rolesh-$USER]
+    #[arg(long, value_name = "NAME", value_parser = parse_session_name)]
+    pub session_name: Option<String>,
+    /// Region for the session (sets AWS_REGION and AWS_DEFAULT_REGION) [default: the profile's region]
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Neither read nor write cached credentials
+    #[arg(long)]
+    pub no_cache: bool,
+    /// With a role ARN: the profile whose credentials assume it
+    #[arg(long, value_name = "PROFILE")]
+    pub source_profile: Option<String>,
+    /// ExternalId to pass to AssumeRole [default: the profile's external_id]
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// MFA device ARN [default: the profile's mfa_serial]
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    pub profile: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// The command and its arguments, after `--`
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// Profile or role ARN [default: the credentials in this shell, else AWS_PROFILE or default]
+    pub profile: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_duration(s: &str) -> Result<u32, String> {
+    crate::session::parse_duration(s)
+}
+
+fn parse_session_name(s: &str) -> Result<String, String> {
+    if (2..=64).contains(&s.len()) && crate::session::sanitize_session_name(s) == s {
+        Ok(s.to_string())
+    } else {
+        Err("use 2 to 64 letters, digits or +=,.@-_".to_string())
+    }
+}

@@ -1,0 +1,83 @@
+use serde::Serialize;
+
+use crate::cli::ListArgs;
+use crate::env::Env;
+use crate::error::Error;
+use crate::profile::{Config, Profile};
+
+#[derive(Serialize)]
+struct Row<'a> {
+    name: &'a str,
+    kind: &'static str,
+    role_arn: Option<&'a str>,
+    source: Option<&'a str>,
+    mfa_serial: Option<&'a str>,
+    region: Option<&'a str>,
+}
+
+fn row(p: &Profile) -> Row<'_> {
+    let kind = if p.is_sso() {
+        "sso"
+    } else if p.has("role_arn") && !p.has("web_identity_token_file") {
+        "role"
+    } else if p.has("web_identity_token_file") {
+        "web-identity"
+    } else if p.has_static_keys() {
+        "keys"
+    } else if p.has("credential_process") {
+        "process"
+    } else {
+        "settings"
+    };
+    Row {
+        name: &p.name,
+        kind,
+        role_arn: p.non_empty("role_arn"),
+        source: p.non_empty("source_profile").or_else(|| p.non_empty("credential_source")),
+        mfa_serial: p.non_empty("mfa_serial"),
+        region: p.non_empty("region"),
+    }
+}
+
+pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
+    let cfg = Config::load(env)?;
+    let rows: Vec<Row> = cfg.profiles.values().map(row).collect();
+    if args.json {
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::State(e.to_string()))?;
+        super::print(&format!("{text}\n"))?;
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        eprintln!("rolesh: no profiles in {}; add one with `aws configure` or by editing the file", cfg.files());
+        return Ok(0);
+    }
+    let cells: Vec<[&str; 6]> = rows
+        .iter()
+        .map(|r| {
+            let d = |v: Option<&'static str>| v.unwrap_or("-");
+            [
+                r.name,
+                r.kind,
+                r.role_arn.unwrap_or("-"),
+                r.source.unwrap_or("-"),
+                r.mfa_serial.unwrap_or("-"),
+                r.region.map_or(d(None), |x| x),
+            ]
+        })
+        .collect();
+    let header = ["PROFILE", "KIND", "ROLE", "SOURCE", "MFA", "REGION"];
+    let mut widths = header.map(str::len);
+    for c in &cells {
+        for (w, v) in widths.iter_mut().zip(c) {
+            *w = (*w).max(v.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for line in std::iter::once(&header).chain(&cells) {
+        let padded: Vec<String> = line.iter().zip(widths).map(|(v, w)| format!("{v:w$}")).collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    }
+    super::print(&out)?;
+    Ok(0)
+}

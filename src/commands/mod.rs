@@ -1,0 +1,52 @@
+//! One module per subcommand: read the arguments, call the core, print.
+
+mod exec;
+mod list;
+mod whoami;
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command, SessionArgs};
+use crate::env::Env;
+use crate::error::Error;
+use crate::profile::{Config, Overrides, Plan, resolve};
+use crate::session::{self, Session};
+
+pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
+    match cli.command {
+        Command::Exec(args) => exec::run(args, env),
+        Command::Whoami(args) => whoami::run(args, env),
+        Command::List(args) => list::run(args, env),
+    }
+}
+
+/// The plan for `profile` with the command line's overrides.
+pub fn plan_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Plan, Error> {
+    let cfg = Config::load(env)?;
+    let over = Overrides {
+        source_profile: args.source_profile.clone(),
+        duration: args.duration,
+        session_name: args.session_name.clone(),
+        external_id: args.external_id.clone(),
+        mfa_serial: args.mfa_serial.clone(),
+        region: args.region.clone(),
+    };
+    resolve(&cfg, env, profile, &over)
+}
+
+/// A session for `profile`: from the cache, else from STS.
+pub fn session_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Session, Error> {
+    let plan = plan_for(profile, args, env)?;
+    let opts = session::Options { no_cache: args.no_cache, mfa_token: args.mfa_token.clone() };
+    session::obtain(&plan, env, &opts)
+}
+
+/// Writes to stdout; a closed pipe (`rolesh list | head -1`) ends rolesh quietly.
+pub fn print(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::Exit(0)),
+        Err(e) => Err(Error::State(format!("could not write to stdout: {e}"))),
+    }
+}

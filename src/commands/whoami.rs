@@ -1,0 +1,86 @@
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::cli::WhoamiArgs;
+use crate::env::Env;
+use crate::error::Error;
+use crate::profile::Source;
+use crate::session::{Credentials, Secret, rfc3339, sts};
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Out {
+    account: String,
+    arn: String,
+    user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<String>,
+}
+
+pub fn run(args: WhoamiArgs, env: &Env) -> Result<i32, Error> {
+    let (creds, region, label, source) = match (&args.profile, env.get("AWS_ACCESS_KEY_ID")) {
+        (None, Some(_)) => (from_env(env)?, None, env.get("ROLESH_PROFILE").map(String::from), Source::Environment),
+        (profile, _) => {
+            let name = profile
+                .clone()
+                .or_else(|| env.get("AWS_PROFILE").map(String::from))
+                .unwrap_or_else(|| "default".into());
+            let s = super::session_for(&name, &args.session, env)?;
+            (s.credentials, s.region, Some(name), Source::Environment)
+        }
+    };
+    let endpoint = sts::Endpoint::from_env(env, region.as_deref());
+    let shown_profile = label.clone().unwrap_or_else(|| "environment".into());
+    let call = sts::Call { endpoint: &endpoint, source: &source, profile: &shown_profile };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::State(format!("could not start the async runtime: {e}")))?;
+    let id = runtime.block_on(call.get_caller_identity(&creds))?;
+    let out = Out {
+        account: id.account,
+        arn: id.arn,
+        user_id: id.user_id,
+        expiration: creds.expiration.map(rfc3339),
+        profile: label,
+    };
+    if args.json {
+        let text = serde_json::to_string_pretty(&out).map_err(|e| Error::State(e.to_string()))?;
+        super::print(&format!("{text}\n"))?;
+    } else {
+        let mut text = format!("Account  {}\nArn      {}\nUserId   {}\n", out.account, out.arn, out.user_id);
+        if let Some(p) = &out.profile {
+            text.push_str(&format!("Profile  {p}\n"));
+        }
+        if let Some(e) = creds.expiration {
+            text.push_str(&format!("Expires  {} ({})\n", rfc3339(e), left(e)));
+        }
+        super::print(&text)?;
+    }
+    Ok(0)
+}
+
+/// The shell's own credentials; inside a rolesh session the expiry comes from its variables.
+fn from_env(env: &Env) -> Result<Credentials, Error> {
+    let expiration = env
+        .get("ROLESH_EXPIRES")
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+        .or_else(|| env.get("AWS_CREDENTIAL_EXPIRATION").and_then(|s| s.parse().ok()));
+    let secret = env.get("AWS_SECRET_ACCESS_KEY").ok_or_else(|| {
+        Error::Config("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both or neither".into())
+    })?;
+    Ok(Credentials {
+        access_key_id: env.get("AWS_ACCESS_KEY_ID").unwrap_or_default().to_string(),
+        secret_access_key: Secret::new(secret),
+        session_token: env.get("AWS_SESSION_TOKEN").map(Secret::new),
+        expiration,
+    })
+}
+
+fn left(e: DateTime<Utc>) -> String {
+    let secs = (e - Utc::now()).num_seconds();
+    if secs <= 0 { "expired".into() } else { format!("{}h{:02}m left", secs / 3600, secs % 3600 / 60) }
+}

@@ -1,0 +1,14 @@
+use clap::Parser;
+
+fn main() {
+    let cli = rolesh::cli::Cli::parse();
+    let code = match rolesh::commands::run(cli, &rolesh::env::Env::from_process()) {
+        Ok(code) => code,
+        Err(rolesh::error::Error::Exit(code)) => code,
+        Err(e) => {
+            eprintln!("rolesh: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,288 @@
+//! Reads `~/.aws/config` and `~/.aws/credentials` the way botocore does: `[default]` and
+//! `[profile NAME]` in the config file, bare `[NAME]` in the credentials file, keys
+//! lower-cased, `=` or `:` between key and value, indented lines continuing a value, `#`/`;`
+//! comments on their own line only (botocore keeps `#` inside values), and credentials-file
+//! values overriding config-file values of the same profile.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::env::Env;
+use crate::error::Error;
+
+/// One profile's settings, merged from both files.
+#[derive(Clone, Default)]
+pub struct Profile {
+    pub name: String,
+    values: BTreeMap<String, String>,
+}
+
+impl Profile {
+    /// A setting's value; botocore treats a present-but-empty value as present, and so do we.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// A setting that must not be blank when present.
+    pub fn non_empty(&self, key: &str) -> Option<&str> {
+        self.get(key).filter(|v| !v.is_empty())
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.values.contains_key(key)
+    }
+
+    /// Static keys as botocore's `_has_static_credentials` sees them.
+    pub fn has_static_keys(&self) -> bool {
+        self.has("aws_access_key_id") && self.has("aws_secret_access_key")
+    }
+
+    pub fn is_sso(&self) -> bool {
+        self.has("sso_session") || self.has("sso_start_url")
+    }
+}
+
+// Profiles hold secret keys: show only their names.
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&String> = self.values.keys().collect();
+        f.debug_struct("Profile").field("name", &self.name).field("keys", &keys).finish()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Config {
+    pub config_path: PathBuf,
+    pub credentials_path: PathBuf,
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+impl Config {
+    /// Loads both files from where the AWS CLI looks for them; a missing file is empty.
+    pub fn load(env: &Env) -> Result<Self, Error> {
+        let home = home_dir(env);
+        let config_path = env
+            .get("AWS_CONFIG_FILE")
+            .map(|p| expand_tilde(p, &home))
+            .unwrap_or_else(|| home.join(".aws").join("config"));
+        let credentials_path = env
+            .get("AWS_SHARED_CREDENTIALS_FILE")
+            .map(|p| expand_tilde(p, &home))
+            .unwrap_or_else(|| home.join(".aws").join("credentials"));
+        let config_text = read_optional(&config_path)?;
+        let credentials_text = read_optional(&credentials_path)?;
+        let mut cfg = Config::parse(&config_text, &credentials_text);
+        cfg.config_path = config_path;
+        cfg.credentials_path = credentials_path;
+        Ok(cfg)
+    }
+
+    pub fn parse(config_text: &str, credentials_text: &str) -> Self {
+        let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
+        for (section, values) in parse_ini(config_text) {
+            if let Some(name) = config_section_profile(&section) {
+                merge(&mut profiles, name, values);
+            }
+        }
+        for (section, values) in parse_ini(credentials_text) {
+            merge(&mut profiles, section, values);
+        }
+        Config { profiles, ..Default::default() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get(name)
+    }
+
+    pub fn files(&self) -> String {
+        crate::error::files_list(&[self.config_path.clone(), self.credentials_path.clone()])
+    }
+
+    /// Up to three existing profile names closest to `name`, for "did you mean".
+    pub fn closest(&self, name: &str) -> Vec<String> {
+        let lower = name.to_lowercase();
+        let mut scored: Vec<(usize, &String)> = self
+            .profiles
+            .keys()
+            .filter_map(|p| {
+                let pl = p.to_lowercase();
+                let d = levenshtein(&lower, &pl);
+                let near = d <= (name.chars().count() / 3).max(2) || pl.contains(&lower) || lower.contains(&pl);
+                near.then_some((d, p))
+            })
+            .collect();
+        scored.sort();
+        scored.into_iter().take(3).map(|(_, p)| p.clone()).collect()
+    }
+}
+
+fn merge(profiles: &mut BTreeMap<String, Profile>, name: String, values: Vec<(String, String)>) {
+    let profile = profiles.entry(name.clone()).or_insert_with(|| Profile { name, ..Default::default() });
+    profile.values.extend(values);
+}
+
+/// botocore: `[default]` is the default profile, `[profile NAME]` is NAME (shlex-split, so
+/// quotes and extra spaces are allowed); other sections (`sso-session`, `services`) are not
+/// profiles.
+fn config_section_profile(section: &str) -> Option<String> {
+    if section == "default" {
+        return Some(section.to_string());
+    }
+    let rest = section.strip_prefix("profile")?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let name = rest.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = name.strip_prefix(q).and_then(|n| n.strip_suffix(q)) {
+            return Some(inner.to_string());
+        }
+    }
+    // shlex would split an unquoted name with spaces into several words: not a profile.
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
+}
+
+/// A permissive INI reader with configparser's rules; lines it cannot read are skipped, as
+/// the AWS SDKs do, rather than making every command fail.
+pub fn parse_ini(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut last_key: Option<usize> = None;
+    for raw in text.lines() {
+        let line = raw.trim_end_matches('\r');
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let indented = line.starts_with([' ', '\t']);
+        if let (true, Some(i), Some((_, values))) = (indented, last_key, sections.last_mut()) {
+            // A continuation line: botocore keeps it for nested settings (`s3 =`).
+            values[i].1.push('\n');
+            values[i].1.push_str(trimmed);
+            continue;
+        }
+        if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.find(']').map(|end| &t[..end])) {
+            sections.push((inner.trim().to_string(), Vec::new()));
+            last_key = None;
+            continue;
+        }
+        let Some((_, values)) = sections.last_mut() else {
+            continue;
+        };
+        let Some(pos) = trimmed.find(['=', ':']) else {
+            continue;
+        };
+        let key = trimmed[..pos].trim().to_lowercase();
+        let value = trimmed[pos + 1..].trim().to_string();
+        if key.is_empty() {
+            continue;
+        }
+        match values.iter().position(|(k, _)| *k == key) {
+            Some(i) => {
+                values[i].1 = value;
+                last_key = Some(i);
+            }
+            None => {
+                values.push((key, value));
+                last_key = Some(values.len() - 1);
+            }
+        }
+    }
+    sections
+}
+
+fn read_optional(path: &Path) -> Result<String, Error> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(Error::Config(format!("could not read {}: {e}", path.display()))),
+    }
+}
+
+pub fn home_dir(env: &Env) -> PathBuf {
+    env.get("HOME")
+        .or_else(|| env.get("USERPROFILE"))
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn expand_tilde(path: &str, home: &Path) -> PathBuf {
+    match path.strip_prefix("~/").or_else(|| path.strip_prefix("~\\")) {
+        Some(rest) => home.join(rest),
+        None if path == "~" => home.to_path_buf(),
+        None => PathBuf::from(path),
+    }
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_sections_map_to_profiles_like_botocore() {
+        let cfg = Config::parse(
+            "[default]\nregion = eu-west-1\n[profile dev]\nrole_arn=arn:aws:iam::1:role/x\n[sso-session s]\nsso_region=x\n[plain]\nregion=y\n[profilex]\na=b\n",
+            "",
+        );
+        let names: Vec<&String> = cfg.profiles.keys().collect();
+        assert_eq!(names, ["default", "dev"]);
+        assert_eq!(cfg.get("dev").unwrap().get("role_arn"), Some("arn:aws:iam::1:role/x"));
+    }
+
+    #[test]
+    fn credentials_file_values_override_the_config_file() {
+        let cfg = Config::parse(
+            "[profile u]\nregion = a\naws_access_key_id = CFG\n",
+            "[u]\naws_access_key_id = CRED\naws_secret_access_key = s\n[profile odd]\nx = 1\n",
+        );
+        let u = cfg.get("u").unwrap();
+        assert_eq!(u.get("aws_access_key_id"), Some("CRED"));
+        assert_eq!(u.get("region"), Some("a"));
+        assert!(u.has_static_keys());
+        // In the credentials file a section name is taken literally.
+        assert!(cfg.get("profile odd").is_some());
+    }
+
+    #[test]
+    fn odd_syntax_is_read_as_configparser_reads_it() {
+        let text = "\u{feff}# comment\r\n[profile  spaced ]\r\nRole_Arn : arn:aws:iam::1:role/r\r\n  ; indented comment\r\nexternal_id = a#b ;c\r\ns3 =\r\n  max_concurrent_requests = 10\r\nempty =\r\n";
+        let cfg = Config::parse(text, "");
+        let p = cfg.get("spaced").expect("profile with extra spaces");
+        assert_eq!(p.get("role_arn"), Some("arn:aws:iam::1:role/r"));
+        assert_eq!(p.get("external_id"), Some("a#b ;c"));
+        assert_eq!(p.get("s3"), Some("\nmax_concurrent_requests = 10"));
+        assert_eq!(p.get("empty"), Some(""));
+        assert!(p.has("empty") && p.non_empty("empty").is_none());
+    }
+
+    #[test]
+    fn quoted_profile_names_are_unquoted() {
+        let cfg = Config::parse("[profile \"my team\"]\nregion=x\n", "");
+        assert!(cfg.get("my team").is_some());
+    }
+
+    #[test]
+    fn closest_names_rank_by_edit_distance() {
+        let cfg = Config::parse("[profile prod-admin]\n[profile prod-read]\n[profile dev]\n[profile staging]\n", "");
+        assert_eq!(cfg.closest("prod-admn"), ["prod-admin"]);
+        assert_eq!(cfg.closest("prod"), ["prod-read", "prod-admin"]);
+        assert_eq!(cfg.closest("dve"), ["dev"]);
+        assert!(cfg.closest("zzzzzzzz").is_empty());
+    }
+}

@@ -1,0 +1,84 @@
+//! MFA codes: from `--mfa-token`, else asked on the terminal itself (not stdin, so pipes
+//! into the child keep working). No terminal and no flag is an error, never a hang.
+
+use std::io::{BufRead, BufReader, Write};
+
+use crate::error::Error;
+
+/// A TOTP code is six digits; checked before any network call.
+pub fn validate(code: &str) -> Result<(), Error> {
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Error::Mfa("the MFA code must be the 6 digits your device shows".into()))
+    }
+}
+
+pub struct Codes {
+    given: Option<String>,
+}
+
+impl Codes {
+    pub fn new(given: Option<String>) -> Self {
+        Codes { given }
+    }
+
+    /// The flag's code the first time; the terminal after that (a TOTP code works once).
+    pub fn take(&mut self, serial: &str, profile: &str) -> Result<String, Error> {
+        match self.given.take() {
+            Some(code) => Ok(code),
+            None => ask(serial, profile),
+        }
+    }
+}
+
+fn ask(serial: &str, profile: &str) -> Result<String, Error> {
+    let no_tty = |_| {
+        Error::Mfa(format!(
+            "profile `{profile}` needs an MFA code for {serial} and there is no terminal to ask on; pass --mfa-token CODE"
+        ))
+    };
+    let (input, mut output) = terminal().map_err(no_tty)?;
+    write!(output, "MFA code for {serial}: ").and_then(|_| output.flush()).map_err(no_tty)?;
+    let mut line = String::new();
+    BufReader::new(input).read_line(&mut line).map_err(no_tty)?;
+    if line.is_empty() {
+        return Err(Error::Mfa(format!("no MFA code entered for {serial}; pass --mfa-token CODE")));
+    }
+    let code = line.trim().to_string();
+    validate(&code)?;
+    Ok(code)
+}
+
+#[cfg(unix)]
+fn terminal() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
+    Ok((tty.try_clone()?, tty))
+}
+
+#[cfg(windows)]
+fn terminal() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    let input = std::fs::OpenOptions::new().read(true).write(true).open("CONIN$")?;
+    let output = std::fs::OpenOptions::new().read(true).write(true).open("CONOUT$")?;
+    Ok((input, output))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_six_digit_codes_pass() {
+        assert!(validate("123456").is_ok());
+        for bad in ["12345", "1234567", "12345a", " 123456", "", "１２３４５６"] {
+            assert!(matches!(validate(bad), Err(Error::Mfa(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_given_code_is_used_once() {
+        let mut codes = Codes::new(Some("123456".into()));
+        assert_eq!(codes.take("arn:mfa", "p").unwrap(), "123456");
+        assert!(codes.given.is_none());
+    }
+}

@@ -1,0 +1,228 @@
+//! Every STS call rolesh makes, and the only module that touches aws-sdk-sts. Errors come
+//! back as one line that names the role, the profile and what to check.
+
+use std::time::Duration;
+
+use aws_sdk_sts::config::http::HttpResponse;
+use aws_sdk_sts::config::retry::RetryConfig;
+use aws_sdk_sts::config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use chrono::{DateTime, Utc};
+
+use super::{Credentials, Secret};
+use crate::env::Env;
+use crate::error::Error;
+use crate::profile::{Hop, Source};
+
+/// Where STS is: `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL` (the SDKs' own settings),
+/// else AWS's regional endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: Option<String>,
+    pub region: String,
+}
+
+impl Endpoint {
+    pub fn from_env(env: &Env, region: Option<&str>) -> Self {
+        let url = if env.is_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+            None
+        } else {
+            env.get("AWS_ENDPOINT_URL_STS").or_else(|| env.get("AWS_ENDPOINT_URL")).map(String::from)
+        };
+        let region = region
+            .or_else(|| env.get("AWS_REGION"))
+            .or_else(|| env.get("AWS_DEFAULT_REGION"))
+            .unwrap_or("us-east-1")
+            .to_string();
+        Endpoint { url, region }
+    }
+
+    fn shown(&self) -> String {
+        self.url.clone().unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", self.region))
+    }
+}
+
+pub struct Assumed {
+    pub credentials: Credentials,
+    pub assumed_arn: Option<String>,
+}
+
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// The context of a call, for building the client and for error messages.
+pub struct Call<'a> {
+    pub endpoint: &'a Endpoint,
+    pub source: &'a Source,
+    /// The profile the call is made for.
+    pub profile: &'a str,
+}
+
+impl Call<'_> {
+    fn client(&self, creds: &Credentials) -> aws_sdk_sts::Client {
+        let sdk_creds = aws_sdk_sts::config::Credentials::new(
+            creds.access_key_id.clone(),
+            creds.secret_access_key.expose().to_string(),
+            creds.session_token.as_ref().map(|t| t.expose().to_string()),
+            None,
+            "rolesh",
+        );
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(15))
+            .operation_timeout(Duration::from_secs(40))
+            .build();
+        let mut conf = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.endpoint.region.clone()))
+            .credentials_provider(sdk_creds)
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(timeouts);
+        if let Some(url) = &self.endpoint.url {
+            conf = conf.endpoint_url(url);
+        }
+        aws_sdk_sts::Client::from_conf(conf.build())
+    }
+
+    pub async fn assume_role(
+        &self,
+        creds: &Credentials,
+        hop: &Hop,
+        session_name: &str,
+        seconds: u32,
+        mfa: Option<(&str, String)>,
+    ) -> Result<Assumed, Error> {
+        let (serial, code) = mfa.map(|(s, c)| (s.to_string(), c)).unzip();
+        let out = self
+            .client(creds)
+            .assume_role()
+            .role_arn(&hop.role_arn)
+            .role_session_name(session_name)
+            .duration_seconds(seconds as i32)
+            .set_external_id(hop.external_id.clone())
+            .set_serial_number(serial)
+            .set_token_code(code)
+            .send()
+            .await
+            .map_err(|e| self.explain(e, &format!("assuming {}", hop.role_arn), creds, seconds))?;
+        let c = out.credentials().ok_or_else(|| self.malformed("AssumeRole"))?;
+        Ok(Assumed { credentials: convert(c), assumed_arn: out.assumed_role_user().map(|u| u.arn().to_string()) })
+    }
+
+    pub async fn get_session_token(
+        &self,
+        creds: &Credentials,
+        seconds: u32,
+        mfa: Option<(&str, String)>,
+    ) -> Result<Credentials, Error> {
+        let (serial, code) = mfa.map(|(s, c)| (s.to_string(), c)).unzip();
+        let out = self
+            .client(creds)
+            .get_session_token()
+            .duration_seconds(seconds as i32)
+            .set_serial_number(serial)
+            .set_token_code(code)
+            .send()
+            .await
+            .map_err(|e| self.explain(e, "getting a session token", creds, seconds))?;
+        out.credentials().map(convert).ok_or_else(|| self.malformed("GetSessionToken"))
+    }
+
+    pub async fn get_caller_identity(&self, creds: &Credentials) -> Result<Identity, Error> {
+        let out = self
+            .client(creds)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| self.explain(e, "calling GetCallerIdentity", creds, 0))?;
+        Ok(Identity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+            user_id: out.user_id().unwrap_or_default().to_string(),
+        })
+    }
+
+    fn malformed(&self, op: &str) -> Error {
+        Error::Network(format!(
+            "STS at {} answered {op} without credentials; check the endpoint",
+            self.endpoint.shown()
+        ))
+    }
+
+    /// One line saying what failed, for which profile, and what to check.
+    fn explain<E>(&self, e: SdkError<E, HttpResponse>, doing: &str, creds: &Credentials, seconds: u32) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let profile = self.profile;
+        let endpoint = self.endpoint.shown();
+        if !matches!(e, SdkError::ServiceError(_)) {
+            let why = match &e {
+                SdkError::TimeoutError(_) => "no answer in time".to_string(),
+                _ => crate::error::one_line(&e),
+            };
+            return Error::Network(format!(
+                "could not reach STS at {endpoint} while {doing} (profile `{profile}`): {why}; check the endpoint and the network"
+            ));
+        }
+        let code = e.code().unwrap_or("Unknown").to_string();
+        let message = e.message().unwrap_or_default().replace(['\n', '\r'], " ");
+        let source = match self.source.profile() {
+            Some(p) => format!("profile `{p}`"),
+            None => self.source.describe(),
+        };
+        let key = creds.masked_id();
+        match code.as_str() {
+            "AccessDenied" if message.contains("MultiFactorAuthentication") => Error::Mfa(format!(
+                "STS rejected the MFA code while {doing} (profile `{profile}`): {message}; wait for the next code and try again"
+            )),
+            "AccessDenied" if doing.starts_with("assuming") => Error::Denied(format!(
+                "access denied {doing} (profile `{profile}`, as {key}): {message}; check the role's trust policy (principal, MFA and ExternalId conditions) and that the caller may call sts:AssumeRole"
+            )),
+            "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" | "InvalidAccessKeyId" => {
+                Error::Denied(format!(
+                    "STS does not accept the keys of {source} ({key}) while {doing}: {message}; check that {source} has a current access key pair"
+                ))
+            }
+            "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired" => Error::Denied(format!(
+                "the credentials of {source} ({key}) have expired while {doing}: {message}; refresh the session token of {source}"
+            )),
+            "ValidationError" if message.contains("DurationSeconds") || message.contains("MaxSessionDuration") => {
+                Error::Denied(format!(
+                    "STS refused a {seconds}s session while {doing} (profile `{profile}`): {message}; lower --duration or duration_seconds to the role's maximum session duration"
+                ))
+            }
+            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" => {
+                Error::Network(format!(
+                    "STS at {endpoint} is throttling requests while {doing} (still after 3 tries); wait a moment and try again"
+                ))
+            }
+            "RegionDisabledException" => Error::Denied(format!(
+                "STS is not activated in region {} while {doing}: {message}; activate it in IAM account settings or pass --region",
+                self.endpoint.region
+            )),
+            _ if is_server_fault(&e) => Error::Network(format!(
+                "STS at {endpoint} failed while {doing} ({code}: {message}) after 3 tries; try again later"
+            )),
+            _ => Error::Denied(format!("STS refused {doing} (profile `{profile}`): {code}: {message}")),
+        }
+    }
+}
+
+/// A 5xx answer: STS's fault, not the caller's.
+fn is_server_fault<E>(e: &SdkError<E, HttpResponse>) -> bool {
+    e.raw_response().is_some_and(|r| r.status().is_server_error())
+}
+
+fn convert(c: &aws_sdk_sts::types::Credentials) -> Credentials {
+    Credentials {
+        access_key_id: c.access_key_id().to_string(),
+        secret_access_key: Secret::new(c.secret_access_key()),
+        session_token: Some(Secret::new(c.session_token())),
+        expiration: DateTime::<Utc>::from_timestamp(c.expiration().secs(), 0),
+    }
+}
