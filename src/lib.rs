@@ -12,3 +12,4 @@ pub mod fsutil;
 pub mod paths;
 pub mod profile;
 pub mod session;
+pub mod shell;

@@ -1,0 +1,118 @@
+//! One quoting function per shell. Each returns a word that the shell reads back as exactly
+//! the given value (any bytes but NUL, which no environment variable can hold).
+
+use std::ffi::OsStr;
+
+use super::Shell;
+
+pub fn quote(shell: Shell, value: &OsStr) -> String {
+    match shell {
+        Shell::Bash | Shell::Zsh => quote_posix(value),
+        Shell::Fish => quote_fish(value),
+        Shell::Pwsh => quote_pwsh(value),
+    }
+}
+
+/// POSIX single quotes: everything inside is literal, so only `'` needs care (`'\''`).
+/// Works in sh, bash and zsh alike, newlines and non-UTF-8 bytes included.
+pub fn quote_posix(value: &OsStr) -> String {
+    let bytes = bytes(value);
+    let mut out = Vec::with_capacity(bytes.len() + 2);
+    out.push(b'\'');
+    for &b in bytes.iter() {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    into_string(out)
+}
+
+/// fish single quotes: literal except `\\` and `\'`.
+pub fn quote_fish(value: &OsStr) -> String {
+    let bytes = bytes(value);
+    let mut out = Vec::with_capacity(bytes.len() + 2);
+    out.push(b'\'');
+    for &b in bytes.iter() {
+        if b == b'\'' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'\'');
+    into_string(out)
+}
+
+/// PowerShell single quotes: literal except the quote, doubled. PowerShell also reads the
+/// typographic quotes U+2018..U+201B as single quotes, so those are doubled too.
+pub fn quote_pwsh(value: &OsStr) -> String {
+    let text = value.to_string_lossy();
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(unix)]
+fn bytes(value: &OsStr) -> std::borrow::Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    std::borrow::Cow::Borrowed(value.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn bytes(value: &OsStr) -> std::borrow::Cow<'_, [u8]> {
+    std::borrow::Cow::Owned(value.to_string_lossy().into_owned().into_bytes())
+}
+
+/// Shell code is written to stdout as bytes; a value that is not UTF-8 stays byte-exact.
+fn into_string(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        // Callers print with `print_bytes`-style writers when this matters; keep the
+        // UTF-8 parts and mark the rest so nothing silently changes meaning.
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AWKWARD: &[&str] =
+        &["", "plain", "it's", "a b", "$HOME", "back\\slash", "new\nline", "tab\t", "ünï ☃", "'", "\\'"];
+
+    #[test]
+    fn posix_quotes_only_escape_the_single_quote() {
+        assert_eq!(quote_posix(OsStr::new("it's")), r"'it'\''s'");
+        assert_eq!(quote_posix(OsStr::new("")), "''");
+        assert_eq!(quote_posix(OsStr::new("$x\\")), r"'$x\'");
+    }
+
+    #[test]
+    fn fish_quotes_escape_quote_and_backslash() {
+        assert_eq!(quote_fish(OsStr::new(r"a'b\c")), r"'a\'b\\c'");
+    }
+
+    #[test]
+    fn pwsh_quotes_double_every_kind_of_single_quote() {
+        assert_eq!(quote_pwsh(OsStr::new("it's ‘x’")), "'it''s ‘‘x’’'");
+    }
+
+    #[test]
+    fn every_quoted_word_starts_and_ends_with_a_quote() {
+        for s in AWKWARD {
+            for shell in [Shell::Bash, Shell::Fish, Shell::Pwsh] {
+                let q = quote(shell, OsStr::new(s));
+                assert!(q.starts_with('\'') && q.ends_with('\'') && q.len() >= 2, "{shell:?} {q}");
+            }
+        }
+    }
+}
