@@ -1,7 +1,12 @@
 //! One module per subcommand: read the arguments, call the core, print.
 
+mod completions;
+mod config;
+mod credential_process;
 mod exec;
+pub mod export;
 mod list;
+mod save;
 mod whoami;
 
 use std::io::Write;
@@ -17,6 +22,11 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Exec(args) => exec::run(args, env),
         Command::Whoami(args) => whoami::run(args, env),
         Command::List(args) => list::run(args, env),
+        Command::Export(args) => export::run(args, env),
+        Command::CredentialProcess(args) => credential_process::run(args, env),
+        Command::Save(args) => save::run(args, env),
+        Command::Config(cmd) => config::run(cmd, env),
+        Command::Completions(args) => completions::run(args),
     }
 }
 
