@@ -106,3 +106,14 @@ _clap_dynamic_completer_rolesh"#,
     assert_eq!(text(&out.stderr), "");
     assert_eq!(ok(out), "dev-admin\ndev-keys\n");
 }
+
+/// No pwsh here: the PowerShell stub is at least checked to parse, as the export output is.
+#[test]
+fn the_powershell_completion_script_parses_without_errors() {
+    let script = std::fs::read_to_string(committed("_rolesh.ps1")).unwrap();
+    let mut parser = tree_sitter::Parser::new();
+    parser.set_language(&tree_sitter_pwsh::LANGUAGE.into()).unwrap();
+    let tree = parser.parse(&script, None).unwrap();
+    assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
+    assert!(script.contains("Register-ArgumentCompleter -Native -CommandName rolesh"));
+}

@@ -118,3 +118,24 @@ fn a_bom_is_kept_and_rolesh_still_reads_the_file() {
     let admin = list.as_array().unwrap().iter().find(|p| p["name"] == "admin").expect("admin listed");
     assert_eq!(admin["role_arn"], ARN);
 }
+
+#[test]
+fn concurrent_additions_all_land_because_each_edit_holds_the_lock() {
+    let w = world(ODD);
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            w.command(interop_support::rolesh_bin())
+                .args(["config", "add-role", &format!("r{i}"), "--role-arn", ARN, "--credential-source", "Environment"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let after = String::from_utf8(std::fs::read(w.config_path()).unwrap()).unwrap();
+    for i in 0..8 {
+        assert_eq!(after.matches(&format!("[profile r{i}]\r\n")).count(), 1, "{after}");
+    }
+    assert!(after.as_bytes().starts_with(ODD));
+}

@@ -295,4 +295,20 @@ mod tests {
         assert!(doc.upsert(Kind::Config, "p", &keys(&[("k", "a\nb")]), Path::new("f")).is_err());
         assert!(doc.upsert(Kind::Config, "p", &keys(&[("k", " a")]), Path::new("f")).is_err());
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_file_is_edited_where_it_points_and_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dotfiles-config");
+        std::fs::write(&target, "[a]\nk = 1\n").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("config");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        edit_file(&link, |doc| doc.upsert(Kind::Credentials, "b", &[], &link)).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "[a]\nk = 1\n\n[b]\n");
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o644);
+    }
 }
