@@ -117,7 +117,7 @@ pub enum ExportFormat {
     Sh,
     /// `set -gx K 'v'` lines: `rolesh export p --format fish | source`
     Fish,
-    /// `$env:K = 'v'` lines: `rolesh export p -f powershell | Invoke-Expression`
+    /// `$env:K = 'v'` lines: `rolesh export p -f powershell | Out-String | Invoke-Expression`
     #[value(alias = "pwsh")]
     Powershell,
     /// `set "K=v"` lines for a cmd batch file
