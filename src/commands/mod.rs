@@ -4,7 +4,7 @@ mod completions;
 mod config;
 mod credential_process;
 mod exec;
-pub mod export;
+mod export;
 mod list;
 mod save;
 mod whoami;
