@@ -31,7 +31,13 @@ pub fn script(shell: Shell) -> Result<String, Error> {
     completer
         .write_registration(VAR, "rolesh", "rolesh", "rolesh", &mut buf)
         .map_err(|e| Error::State(format!("could not write the completion script: {e}")))?;
-    String::from_utf8(buf).map_err(|e| Error::State(format!("completion script is not UTF-8: {e}")))
+    let mut text = String::from_utf8(buf).map_err(|e| Error::State(format!("completion script is not UTF-8: {e}")))?;
+    if shell == Shell::Zsh {
+        // Installed as `_rolesh` in $fpath, the file is autoloaded as the completion
+        // function itself: without this, the first TAB would only define the completer.
+        text.push_str("if [[ ${funcstack[1]-} == _rolesh ]]; then\n    _clap_dynamic_completer_rolesh \"$@\"\nfi\n");
+    }
+    Ok(text)
 }
 
 /// Profile names from the config files, for completing a PROFILE argument. A broken

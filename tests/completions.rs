@@ -117,3 +117,19 @@ fn the_powershell_completion_script_parses_without_errors() {
     assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
     assert!(script.contains("Register-ArgumentCompleter -Native -CommandName rolesh"));
 }
+
+#[test]
+fn zsh_completes_on_the_first_tab_when_installed_in_fpath() {
+    let (w, path) = world();
+    let script = format!(
+        r#"compdef() {{ :; }}
+_describe() {{ print -rl -- "${{(@P)${{@[-1]}}}}"; }}
+fpath=({} $fpath); autoload -Uz _rolesh
+words=(rolesh export dev-); CURRENT=3
+_rolesh"#,
+        committed("").display()
+    );
+    let out = w.command("zsh").args(["-f", "-c", &script]).env("PATH", path).output().unwrap();
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(ok(out), "dev-admin\ndev-keys\n");
+}
