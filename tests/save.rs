@@ -35,7 +35,10 @@ fn a_saved_session_is_appended_and_the_aws_cli_uses_it() {
     let added = String::from_utf8(after[ODD.len()..].to_vec()).unwrap();
     assert!(added.starts_with("\r\n\r\n[role-session]\r\n# temporary credentials from `rolesh save role`, expire "));
     assert!(added.ends_with("\r\n") && !added.replace("\r\n", "").contains('\n'), "CRLF kept: {added:?}");
-    assert!(configure_get(&w, "aws_session_token", "role-session").len() > 20);
+    // The cached session, as export shows it, is what the aws CLI reads back.
+    let session: serde_json::Value = serde_json::from_str(&ok(w.rolesh(&["export", "role", "-f", "json"]))).unwrap();
+    assert_eq!(configure_get(&w, "aws_session_token", "role-session"), session["SessionToken"].as_str().unwrap());
+    assert_eq!(configure_get(&w, "aws_access_key_id", "role-session"), session["AccessKeyId"].as_str().unwrap());
     let id =
         ok(w.aws(&["sts", "get-caller-identity", "--profile", "role-session", "--query", "Arn", "--output", "text"]));
     assert_eq!(id.trim(), "arn:aws:sts::123456789012:assumed-role/saver/saved");
