@@ -1,24 +1,36 @@
 //! The committed completion scripts are what the binary prints, and shells loading them
 //! complete subcommands and profile names from the config files.
+#![cfg(unix)]
 
-mod interop_support;
+mod support;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use interop_support::{World, ok, rolesh_bin, text};
+use support::TestEnv;
+use support::process::{Outcome, run};
 
 const FILES: [(&str, &str); 4] =
     [("bash", "rolesh.bash"), ("zsh", "_rolesh"), ("fish", "rolesh.fish"), ("powershell", "_rolesh.ps1")];
+/// Completion makes no STS call; nothing listens on this endpoint.
+const NO_STS: &str = "http://127.0.0.1:9";
 
 fn committed(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("completions").join(file)
 }
 
+#[track_caller]
+fn quiet_ok(out: Outcome) -> String {
+    out.assert_ok();
+    assert_eq!(out.stderr, "", "{out}");
+    out.stdout()
+}
+
 #[test]
 fn the_committed_completion_scripts_are_current() {
-    let w = World::new();
+    let env = TestEnv::new(NO_STS);
     for (shell, file) in FILES {
-        let printed = ok(w.rolesh(&["completions", shell]));
+        let printed = quiet_ok(env.run(["completions", shell]));
         if std::env::var_os("ROLESH_BLESS").is_some() {
             std::fs::create_dir_all(committed(file).parent().unwrap()).unwrap();
             std::fs::write(committed(file), &printed).unwrap();
@@ -32,19 +44,28 @@ fn the_committed_completion_scripts_are_current() {
     }
 }
 
-/// A world with three profiles and `rolesh` first on PATH, as the scripts call it by name.
-fn world() -> (World, String) {
-    let w = World::new();
-    w.write_config("[default]\nregion = x\n[profile dev-admin]\nrole_arn = arn:aws:iam::123456789012:role/a\n");
-    w.write_credentials(b"[dev-keys]\naws_access_key_id = A\naws_secret_access_key = s\n");
-    let bin_dir = Path::new(rolesh_bin()).parent().unwrap().display().to_string();
-    let path = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
-    (w, path)
+/// Three profiles across both files.
+fn profiles_env() -> TestEnv {
+    let env = TestEnv::new(NO_STS);
+    env.config("[default]\nregion = x\n[profile dev-admin]\nrole_arn = arn:aws:iam::123456789012:role/a\n");
+    env.credentials("[dev-keys]\naws_access_key_id = A\naws_secret_access_key = s\n");
+    env
+}
+
+/// `shell` with `args`, finding `rolesh` on PATH as the scripts do.
+fn shell(env: &TestEnv, shell: &str, args: &[&str]) -> Command {
+    let bin = support::rolesh_bin();
+    let mut path = bin.parent().unwrap().as_os_str().to_owned();
+    path.push(":");
+    path.push(env.path_var());
+    let mut cmd = env.command_for(shell, args);
+    cmd.env("PATH", path).env("XDG_DATA_HOME", env.root().join("data"));
+    cmd
 }
 
 #[test]
 fn bash_completes_profile_names_from_the_config_files() {
-    let (w, path) = world();
+    let env = profiles_env();
     let script = format!(
         r#"source {}
 COMP_WORDS=(rolesh exec dev); COMP_CWORD=2; COMP_TYPE=9; COMP_LINE="rolesh exec dev"; COMP_POINT=${{#COMP_LINE}}
@@ -52,62 +73,50 @@ _clap_complete_rolesh rolesh dev exec
 printf '%s\n' "${{COMPREPLY[@]}}""#,
         committed("rolesh.bash").display()
     );
-    let out = w.command("bash").args(["--norc", "--noprofile", "-c", &script]).env("PATH", path).output().unwrap();
-    assert_eq!(text(&out.stderr), "");
-    assert_eq!(ok(out), "dev-admin\ndev-keys\n");
+    assert_eq!(quiet_ok(run(shell(&env, "bash", &["--norc", "--noprofile", "-c", &script]))), "dev-admin\ndev-keys\n");
 }
 
 #[test]
 fn fish_completes_profile_names_from_the_config_files() {
-    let (w, path) = world();
+    let env = profiles_env();
     let script = format!("source {}; complete --do-complete 'rolesh export dev'", committed("rolesh.fish").display());
-    let out = w
-        .command("fish")
-        .args(["--no-config", "-c", &script])
-        .env("PATH", path)
-        .env("XDG_CONFIG_HOME", w.home().join("xdg-config"))
-        .env("XDG_DATA_HOME", w.home().join("xdg-data"))
-        .output()
-        .unwrap();
-    assert_eq!(text(&out.stderr), "");
-    let names: Vec<String> = ok(out).lines().map(|l| l.split('\t').next().unwrap().to_string()).collect();
+    let out = quiet_ok(run(shell(&env, "fish", &["--no-config", "-c", &script])));
+    let names: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
     assert_eq!(names, ["dev-admin", "dev-keys"]);
 }
 
 #[test]
 fn fish_completes_subcommands() {
-    let (w, path) = world();
+    let env = profiles_env();
     let script = format!("source {}; complete --do-complete 'rolesh cred'", committed("rolesh.fish").display());
-    let out = w
-        .command("fish")
-        .args(["--no-config", "-c", &script])
-        .env("PATH", path)
-        .env("XDG_CONFIG_HOME", w.home().join("xdg-config"))
-        .env("XDG_DATA_HOME", w.home().join("xdg-data"))
-        .output()
-        .unwrap();
-    assert!(ok(out).starts_with("credential-process"));
+    assert!(quiet_ok(run(shell(&env, "fish", &["--no-config", "-c", &script]))).starts_with("credential-process"));
 }
+
+/// compsys's `compdef` and `_describe` are stood in for, so the script's own code runs in
+/// real zsh without an interactive terminal; `_describe` prints what it would offer.
+const ZSH_STANDINS: &str = "compdef() { :; }\n_describe() { print -rl -- \"${(@P)${@[-1]}}\"; }\n";
 
 #[test]
 fn zsh_completes_profile_names_from_the_config_files() {
-    let (w, path) = world();
-    // compsys's `compdef` and `_describe` are stood in for, so the stub's own code runs
-    // in real zsh without an interactive terminal; `_describe` prints what it would offer.
+    let env = profiles_env();
     let script = format!(
-        r#"compdef() {{ :; }}
-_describe() {{ print -rl -- "${{(@P)${{@[-1]}}}}"; }}
-source {}
-words=(rolesh exec dev); CURRENT=3
-_clap_dynamic_completer_rolesh"#,
+        "{ZSH_STANDINS}source {}\nwords=(rolesh exec dev); CURRENT=3\n_clap_dynamic_completer_rolesh",
         committed("_rolesh").display()
     );
-    let out = w.command("zsh").args(["-f", "-c", &script]).env("PATH", path).output().unwrap();
-    assert_eq!(text(&out.stderr), "");
-    assert_eq!(ok(out), "dev-admin\ndev-keys\n");
+    assert_eq!(quiet_ok(run(shell(&env, "zsh", &["-f", "-c", &script]))), "dev-admin\ndev-keys\n");
 }
 
-/// No pwsh here: the PowerShell stub is at least checked to parse, as the export output is.
+#[test]
+fn zsh_completes_on_the_first_tab_when_installed_in_fpath() {
+    let env = profiles_env();
+    let script = format!(
+        "{ZSH_STANDINS}fpath=({} $fpath); autoload -Uz _rolesh\nwords=(rolesh export dev-); CURRENT=3\n_rolesh",
+        committed("").display()
+    );
+    assert_eq!(quiet_ok(run(shell(&env, "zsh", &["-f", "-c", &script]))), "dev-admin\ndev-keys\n");
+}
+
+/// No pwsh here: the PowerShell script is at least checked to parse, as the export output is.
 #[test]
 fn the_powershell_completion_script_parses_without_errors() {
     let script = std::fs::read_to_string(committed("_rolesh.ps1")).unwrap();
@@ -116,20 +125,4 @@ fn the_powershell_completion_script_parses_without_errors() {
     let tree = parser.parse(&script, None).unwrap();
     assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
     assert!(script.contains("Register-ArgumentCompleter -Native -CommandName rolesh"));
-}
-
-#[test]
-fn zsh_completes_on_the_first_tab_when_installed_in_fpath() {
-    let (w, path) = world();
-    let script = format!(
-        r#"compdef() {{ :; }}
-_describe() {{ print -rl -- "${{(@P)${{@[-1]}}}}"; }}
-fpath=({} $fpath); autoload -Uz _rolesh
-words=(rolesh export dev-); CURRENT=3
-_rolesh"#,
-        committed("").display()
-    );
-    let out = w.command("zsh").args(["-f", "-c", &script]).env("PATH", path).output().unwrap();
-    assert_eq!(text(&out.stderr), "");
-    assert_eq!(ok(out), "dev-admin\ndev-keys\n");
 }

@@ -1,18 +1,24 @@
 //! `rolesh export` read back by the programs that consume each format.
+#![cfg(unix)]
 
-mod interop_support;
+mod support;
 
-use interop_support::{World, ok, snapshot, text};
+use std::path::Path;
+
+use support::TestEnv;
+use support::process::{Outcome, run};
 
 const SECRET: &str = "wJalr'X \"q\" $HOME `id` \\n\\\\ tab\there\nsecond line ünï ‘☃’ *";
 const TOKEN: &str = "FwoGZXIvYXdzEJr//////////wEaDP+token=";
 const PROFILE: &str = "it's $HOME";
 const REGION: &str = "eu-west-1 'x' \"y\" $z";
+/// Export makes no STS call here; nothing listens on this endpoint.
+const NO_STS: &str = "http://127.0.0.1:9";
 
 /// A profile whose credential_process hands back a session with awkward values, so export
 /// needs no STS call; its name and region are awkward too.
-fn world_with(secret: &str, region: &str) -> World {
-    let w = World::new();
+fn env_with(secret: &str, region: &str) -> TestEnv {
+    let env = TestEnv::new(NO_STS);
     let json = serde_json::json!({
         "Version": 1,
         "AccessKeyId": "ASIAEXPORTTEST",
@@ -20,18 +26,26 @@ fn world_with(secret: &str, region: &str) -> World {
         "SessionToken": TOKEN,
         "Expiration": "2099-01-02T03:04:05Z",
     });
-    let creds = w.home().join("creds.json");
+    let creds = env.root().join("creds.json");
     std::fs::write(&creds, json.to_string()).unwrap();
-    w.write_config(&format!(
-        "[profile \"{PROFILE}\"]\ncredential_process = cat {}\nregion = {region}\n[profile plain]\ncredential_process = cat {}\nregion = eu-west-1\n",
-        creds.display(),
-        creds.display()
-    ));
-    w
+    let process = format!("credential_process = cat {}", creds.display());
+    let config = format!(
+        "[profile \"{PROFILE}\"]\n{process}\nregion = {region}\n[profile plain]\n{process}\nregion = eu-west-1\n"
+    );
+    std::fs::write(env.config_path(), config).unwrap();
+    env
 }
 
-fn awkward() -> World {
-    world_with(SECRET, REGION)
+fn awkward() -> TestEnv {
+    env_with(SECRET, REGION)
+}
+
+/// stdout of a run that succeeded with nothing on stderr.
+#[track_caller]
+fn quiet_ok(out: Outcome) -> String {
+    out.assert_ok();
+    assert_eq!(out.stderr, "", "{out}");
+    out.stdout()
 }
 
 /// What a shell script prints back: each value then NUL, and `unset` for AWS_PROFILE.
@@ -40,26 +54,18 @@ fn expected() -> String {
 }
 
 fn run_posix(shell: &str, args: &[&str]) {
-    let w = awkward();
+    let env = awkward();
     let script = r#"eval "$("$ROLESH" export "$P" --format sh)" || exit 9
 printf '%s\0' "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" "$ROLESH_PROFILE" "$AWS_REGION" "$AWS_DEFAULT_REGION" "$AWS_ACCESS_KEY_ID"
 if [ -z "${AWS_PROFILE+x}" ]; then printf 'unset\0'; fi"#;
-    let out = w
-        .command(shell)
-        .args(args)
-        .arg(script)
-        .env("ROLESH", interop_support::rolesh_bin())
-        .env("P", PROFILE)
-        .env("AWS_PROFILE", "stale")
-        .output()
-        .unwrap();
-    assert_eq!(text(&out.stderr), "", "{shell} wrote to stderr");
-    assert_eq!(ok(out), expected(), "{shell}");
+    let mut cmd = env.command_for(shell, args);
+    cmd.arg(script).env("ROLESH", support::rolesh_bin()).env("P", PROFILE).env("AWS_PROFILE", "stale");
+    assert_eq!(quiet_ok(run(cmd)), expected(), "{shell}");
 }
 
 #[test]
 fn dash_evaluates_sh_output_to_the_exact_values() {
-    run_posix(if std::path::Path::new("/usr/bin/dash").exists() { "dash" } else { "sh" }, &["-euc"]);
+    run_posix(if Path::new("/usr/bin/dash").exists() { "dash" } else { "sh" }, &["-euc"]);
 }
 
 #[test]
@@ -74,31 +80,41 @@ fn zsh_evaluates_sh_output_to_the_exact_values() {
 
 #[test]
 fn fish_sources_fish_output_to_the_exact_values() {
-    let w = awkward();
+    let env = awkward();
     let script = r#"$ROLESH export $P --format fish | source; or exit 9
 printf '%s\0' $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN $ROLESH_PROFILE $AWS_REGION $AWS_DEFAULT_REGION $AWS_ACCESS_KEY_ID
 set -q AWS_PROFILE; or printf 'unset\0'"#;
-    let out = w
-        .command("fish")
-        .args(["--no-config", "-c", script])
-        .env("ROLESH", interop_support::rolesh_bin())
+    let mut cmd = env.command_for("fish", ["--no-config", "-c", script]);
+    cmd.env("ROLESH", support::rolesh_bin())
         .env("P", PROFILE)
         .env("AWS_PROFILE", "stale")
-        .env("XDG_CONFIG_HOME", w.home().join("xdg-config"))
-        .env("XDG_DATA_HOME", w.home().join("xdg-data"))
-        .output()
-        .unwrap();
-    assert_eq!(text(&out.stderr), "");
-    assert_eq!(ok(out), expected());
+        .env("XDG_DATA_HOME", env.root().join("data"));
+    assert_eq!(quiet_ok(run(cmd)), expected());
 }
 
 #[test]
 fn the_default_format_under_fish_is_fish() {
-    let w = awkward();
-    let out = w.command(interop_support::rolesh_bin()).args(["export", "plain"]).env("SHELL", "/usr/bin/fish").output();
-    assert!(ok(out.unwrap()).starts_with("set -gx AWS_ACCESS_KEY_ID 'ASIAEXPORTTEST'\n"));
-    let out = w.command(interop_support::rolesh_bin()).args(["export", "plain"]).env("SHELL", "/bin/bash").output();
-    assert!(ok(out.unwrap()).starts_with("export AWS_ACCESS_KEY_ID='ASIAEXPORTTEST'\n"));
+    let env = awkward();
+    let mut cmd = env.command(["export", "plain"]);
+    cmd.env("SHELL", "/usr/bin/fish");
+    assert!(quiet_ok(run(cmd)).starts_with("set -gx AWS_ACCESS_KEY_ID 'ASIAEXPORTTEST'\n"));
+    let mut cmd = env.command(["export", "plain"]);
+    cmd.env("SHELL", "/bin/bash");
+    assert!(quiet_ok(run(cmd)).starts_with("export AWS_ACCESS_KEY_ID='ASIAEXPORTTEST'\n"));
+}
+
+/// Compares `actual` with the committed file `tests/snapshots/NAME`; `ROLESH_BLESS=1`
+/// rewrites the file instead.
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("snapshots").join(name);
+    if std::env::var_os("ROLESH_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run ROLESH_BLESS=1 cargo test --test export", path.display()));
+    assert_eq!(actual, expected, "{} is stale; check the diff, then ROLESH_BLESS=1 cargo test", path.display());
 }
 
 /// ROLESH_SESSION is new on every run; everything else is fixed by the profile.
@@ -114,8 +130,7 @@ fn masked(output: &str) -> String {
 
 #[test]
 fn powershell_output_matches_its_snapshot_and_parses_without_errors() {
-    let w = awkward();
-    let out = ok(w.rolesh(&["export", PROFILE, "--format", "powershell"]));
+    let out = quiet_ok(awkward().run(["export", PROFILE, "--format", "powershell"]));
     snapshot("export.powershell.txt", &masked(&out));
     let mut parser = tree_sitter::Parser::new();
     parser.set_language(&tree_sitter_pwsh::LANGUAGE.into()).unwrap();
@@ -128,8 +143,8 @@ fn powershell_output_matches_its_snapshot_and_parses_without_errors() {
 
 #[test]
 fn cmd_output_matches_its_snapshot() {
-    let w = world_with("wJalr&X|y<z>^!(a) it's/+=", "eu-west-1");
-    let out = ok(w.rolesh(&["export", "plain", "--format", "cmd"]));
+    let env = env_with("wJalr&X|y<z>^!(a) it's/+=", "eu-west-1");
+    let out = quiet_ok(env.run(["export", "plain", "--format", "cmd"]));
     assert!(out.split_inclusive('\n').all(|l| l.starts_with("set \"") && l.ends_with("\"\r\n")), "{out:?}");
     snapshot("export.cmd.txt", &masked(&out));
 }
@@ -137,11 +152,10 @@ fn cmd_output_matches_its_snapshot() {
 #[test]
 fn cmd_output_refuses_values_cmd_cannot_carry() {
     for secret in ["50%off", "say \"hi\"", "two\nlines"] {
-        let w = world_with(secret, "eu-west-1");
-        let out = w.rolesh(&["export", "plain", "--format", "cmd"]);
-        assert_eq!(out.status.code(), Some(2), "{secret:?}");
-        assert!(out.stdout.is_empty());
-        assert!(text(&out.stderr).contains("AWS_SECRET_ACCESS_KEY holds"), "{}", text(&out.stderr));
+        let out = env_with(secret, "eu-west-1").run(["export", "plain", "--format", "cmd"]);
+        out.assert_error(2);
+        assert!(out.stdout.is_empty(), "{out}");
+        assert!(out.error_line().contains("AWS_SECRET_ACCESS_KEY holds"), "{out}");
     }
 }
 
@@ -161,8 +175,7 @@ fn read_env_file(text: &str) -> Vec<(String, String)> {
 #[test]
 fn a_dotenv_file_reads_back_to_the_session_values() {
     let secret = "wJalr'X\"q\"/+= a#b ünï \\";
-    let w = world_with(secret, "eu-west-1");
-    let out = ok(w.rolesh(&["export", "plain", "--format", "dotenv"]));
+    let out = quiet_ok(env_with(secret, "eu-west-1").run(["export", "plain", "--format", "dotenv"]));
     let vars = read_env_file(&out);
     let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(get("AWS_SECRET_ACCESS_KEY"), Some(secret));
@@ -174,15 +187,15 @@ fn a_dotenv_file_reads_back_to_the_session_values() {
 
 #[test]
 fn a_dotenv_file_refuses_a_value_with_a_line_break() {
-    let out = awkward().rolesh(&["export", PROFILE, "--format", "dotenv"]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = awkward().run(["export", PROFILE, "--format", "dotenv"]);
+    out.assert_error(2);
     assert!(out.stdout.is_empty());
-    assert!(text(&out.stderr).contains("line break"), "{}", text(&out.stderr));
+    assert!(out.error_line().contains("line break"), "{out}");
 }
 
 #[test]
 fn json_output_holds_the_session_and_region() {
-    let out = ok(awkward().rolesh(&["export", PROFILE, "--format", "json"]));
+    let out = quiet_ok(awkward().run(["export", PROFILE, "--format", "json"]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["AccessKeyId"], "ASIAEXPORTTEST");
     assert_eq!(v["SecretAccessKey"], SECRET);
