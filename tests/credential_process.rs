@@ -71,3 +71,18 @@ fn credential_process_fails_clearly_when_an_mfa_code_cannot_be_asked() {
     assert!(out.stdout.is_empty(), "nothing on stdout: {out}");
     assert!(out.error_line().contains("--mfa-token"), "{out}");
 }
+
+#[test]
+fn a_profile_whose_credential_process_calls_rolesh_for_itself_fails_instead_of_looping() {
+    let env = moto_env();
+    let cfg = std::fs::read_to_string(env.config_path()).unwrap();
+    let bin = support::rolesh_bin();
+    std::fs::write(
+        env.config_path(),
+        format!("{cfg}[profile selfish]\ncredential_process = {} credential-process selfish\n", bin.display()),
+    )
+    .unwrap();
+    let out = run(env.command_for("aws", ["sts", "get-caller-identity", "--profile", "selfish"]));
+    assert!(!out.status.success(), "{out}");
+    assert!(out.stderr.contains("credential_process loop: selfish -> selfish"), "{out}");
+}

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::cli::CredentialProcessArgs;
 use crate::env::Env;
 use crate::error::Error;
+use crate::session::source::CREDENTIAL_PROCESS_CHAIN;
 use crate::session::{Credentials, rfc3339};
 
 #[derive(Serialize)]
@@ -22,9 +23,27 @@ struct Output<'a> {
 }
 
 pub fn run(args: CredentialProcessArgs, env: &Env) -> Result<i32, Error> {
+    let env = &with_chain(env, &args.profile)?;
     let session = super::session_for(&args.profile, &args.session, env)?;
     super::print(&text(&session.credentials)?)?;
     Ok(0)
+}
+
+/// `env` with `profile` added to the credential_process chain; a profile already in it
+/// means `[profile P] credential_process = rolesh credential-process P` (or a longer loop).
+fn with_chain(env: &Env, profile: &str) -> Result<Env, Error> {
+    let mut chain: Vec<&str> = env.get(CREDENTIAL_PROCESS_CHAIN).map(|c| c.lines().collect()).unwrap_or_default();
+    if chain.contains(&profile) {
+        chain.push(profile);
+        return Err(Error::Config(format!(
+            "credential_process loop: {}; a profile used by `rolesh credential-process` needs its own role_arn or keys, not a credential_process that calls rolesh for it",
+            chain.join(" -> ")
+        )));
+    }
+    chain.push(profile);
+    let mut env = env.clone();
+    env.set(CREDENTIAL_PROCESS_CHAIN, chain.join("\n"));
+    Ok(env)
 }
 
 pub fn text(c: &Credentials) -> Result<String, Error> {
@@ -43,6 +62,15 @@ pub fn text(c: &Credentials) -> Result<String, Error> {
 mod tests {
     use super::*;
     use crate::session::Secret;
+
+    #[test]
+    fn a_profile_already_in_the_chain_is_a_loop() {
+        let env = with_chain(&Env::default(), "a").unwrap();
+        let env = with_chain(&env, "b").unwrap();
+        assert_eq!(env.get(CREDENTIAL_PROCESS_CHAIN), Some("a\nb"));
+        let err = with_chain(&env, "a").unwrap_err().to_string();
+        assert!(err.starts_with("credential_process loop: a -> b -> a;"), "{err}");
+    }
 
     #[test]
     fn the_output_is_version_1_with_rfc3339_expiry() {
