@@ -103,7 +103,7 @@ pub struct ExportArgs {
     /// Profile name from ~/.aws/config, or a role ARN
     #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
     pub profile: String,
-    /// Output format [default: fish under fish, powershell under PowerShell on Windows, else sh]
+    /// Output format [default: the calling shell's (fish, powershell, cmd), else sh]
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<ExportFormat>,
     #[command(flatten)]

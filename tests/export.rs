@@ -93,7 +93,28 @@ set -q AWS_PROFILE; or printf 'unset\0'"#;
 }
 
 #[test]
-fn the_default_format_under_fish_is_fish() {
+fn without_a_format_bash_gets_sh_even_when_the_login_shell_is_fish() {
+    let env = awkward();
+    let script = r#"eval "$("$ROLESH" export "$P")"; printf '%s\0' "$AWS_SECRET_ACCESS_KEY""#;
+    let mut cmd = env.command_for("bash", ["--norc", "--noprofile", "-euc", script]);
+    cmd.env("ROLESH", support::rolesh_bin()).env("P", PROFILE).env("SHELL", "/usr/bin/fish");
+    assert_eq!(quiet_ok(run(cmd)), format!("{SECRET}\0"));
+}
+
+#[test]
+fn without_a_format_fish_gets_fish_even_when_the_login_shell_is_bash() {
+    let env = awkward();
+    let script = r#"$ROLESH export $P | source; or exit 9; printf '%s\0' $AWS_SECRET_ACCESS_KEY"#;
+    let mut cmd = env.command_for("fish", ["--no-config", "-c", script]);
+    cmd.env("ROLESH", support::rolesh_bin())
+        .env("P", PROFILE)
+        .env("SHELL", "/bin/bash")
+        .env("XDG_DATA_HOME", env.root().join("data"));
+    assert_eq!(quiet_ok(run(cmd)), format!("{SECRET}\0"));
+}
+
+#[test]
+fn without_a_format_or_a_shell_parent_the_login_shell_decides() {
     let env = awkward();
     let mut cmd = env.command(["export", "plain"]);
     cmd.env("SHELL", "/usr/bin/fish");

@@ -11,7 +11,7 @@ use crate::shell::quote::Unquotable;
 use crate::shell::render::{render, render_cmd, render_dotenv};
 
 pub fn run(args: ExportArgs, env: &Env) -> Result<i32, Error> {
-    let format = args.format.unwrap_or_else(|| default_format(env, cfg!(windows)));
+    let format = args.format.unwrap_or_else(|| default_format(env, parent_name().as_deref(), cfg!(windows)));
     let session = super::session_for(&args.profile, &args.session, env)?;
     super::print(&text(&session, format)?)?;
     Ok(0)
@@ -59,9 +59,14 @@ fn json(session: &Session) -> Result<String, Error> {
     Ok(text + "\n")
 }
 
-/// The calling shell's format where it can be told: `$SHELL` names fish; on Windows,
-/// `PSModulePath` is set inside PowerShell. Everything else gets POSIX `sh`.
-pub fn default_format(env: &Env, windows: bool) -> ExportFormat {
+/// The calling shell's format where it can be told: first the parent process (the shell
+/// running `eval "$(rolesh export p)"` or `rolesh export p | source`), then `$SHELL` naming
+/// fish, then (on Windows, with no `$SHELL`) `PSModulePath`, set inside PowerShell.
+/// Everything else gets POSIX `sh`.
+pub fn default_format(env: &Env, parent: Option<&str>, windows: bool) -> ExportFormat {
+    if let Some(format) = parent.and_then(format_of_shell) {
+        return format;
+    }
     let shell = env.get("SHELL").and_then(|s| Path::new(s).file_stem()).and_then(|s| s.to_str());
     if shell == Some("fish") {
         ExportFormat::Fish
@@ -72,6 +77,33 @@ pub fn default_format(env: &Env, windows: bool) -> ExportFormat {
     }
 }
 
+/// The format for a shell's program name; `None` for a program that is not a shell.
+fn format_of_shell(name: &str) -> Option<ExportFormat> {
+    // A login shell's argv[0] starts with `-`.
+    let name = name.trim_start_matches('-');
+    let name = name.strip_suffix(".exe").unwrap_or(name);
+    match name {
+        "sh" | "dash" | "bash" | "zsh" | "ksh" | "mksh" | "yash" | "busybox" => Some(ExportFormat::Sh),
+        "fish" => Some(ExportFormat::Fish),
+        "pwsh" | "powershell" => Some(ExportFormat::Powershell),
+        "cmd" => Some(ExportFormat::Cmd),
+        _ => None,
+    }
+}
+
+/// The parent process's program name, where the OS tells it cheaply (Linux's /proc).
+#[cfg(target_os = "linux")]
+fn parent_name() -> Option<String> {
+    let ppid = std::os::unix::process::parent_id();
+    let comm = std::fs::read_to_string(format!("/proc/{ppid}/comm")).ok()?;
+    Some(comm.trim_end().to_string())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn parent_name() -> Option<String> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,13 +111,25 @@ mod tests {
     #[test]
     fn the_default_format_follows_the_calling_shell() {
         let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().copied());
-        assert_eq!(default_format(&env(&[("SHELL", "/usr/bin/fish")]), false), ExportFormat::Fish);
-        assert_eq!(default_format(&env(&[("SHELL", "/bin/zsh")]), false), ExportFormat::Sh);
-        assert_eq!(default_format(&env(&[]), false), ExportFormat::Sh);
-        assert_eq!(default_format(&env(&[("PSModulePath", "C:\\x")]), true), ExportFormat::Powershell);
+        assert_eq!(default_format(&env(&[("SHELL", "/usr/bin/fish")]), None, false), ExportFormat::Fish);
+        assert_eq!(default_format(&env(&[("SHELL", "/bin/zsh")]), None, false), ExportFormat::Sh);
+        assert_eq!(default_format(&env(&[]), None, false), ExportFormat::Sh);
+        assert_eq!(default_format(&env(&[("PSModulePath", "C:\\x")]), None, true), ExportFormat::Powershell);
         // Git Bash on Windows sets SHELL and inherits PSModulePath: it wants sh.
         let git_bash = env(&[("SHELL", "/usr/bin/bash"), ("PSModulePath", "C:\\x")]);
-        assert_eq!(default_format(&git_bash, true), ExportFormat::Sh);
-        assert_eq!(default_format(&env(&[("PSModulePath", "/opt")]), false), ExportFormat::Sh);
+        assert_eq!(default_format(&git_bash, None, true), ExportFormat::Sh);
+        assert_eq!(default_format(&env(&[("PSModulePath", "/opt")]), None, false), ExportFormat::Sh);
+    }
+
+    #[test]
+    fn a_shell_parent_wins_over_the_login_shell() {
+        let fish_login = Env::from_pairs([("SHELL", "/usr/bin/fish")]);
+        assert_eq!(default_format(&fish_login, Some("bash"), false), ExportFormat::Sh);
+        assert_eq!(default_format(&fish_login, Some("-zsh"), false), ExportFormat::Sh);
+        assert_eq!(default_format(&Env::default(), Some("fish"), false), ExportFormat::Fish);
+        assert_eq!(default_format(&Env::default(), Some("pwsh"), false), ExportFormat::Powershell);
+        assert_eq!(default_format(&Env::default(), Some("cmd.exe"), true), ExportFormat::Cmd);
+        // Not a shell (make, a script's interpreter): the environment decides.
+        assert_eq!(default_format(&fish_login, Some("make"), false), ExportFormat::Fish);
     }
 }
