@@ -119,7 +119,11 @@ struct Header {
 enum Read {
     Missing,
     Good(Vec<Entry>),
+    /// Read, but not understood: safe to move aside.
     Corrupt(String),
+    /// Not readable at all (permissions, a directory in its place): moving it aside could
+    /// lose a good file, so this is an error.
+    Failed(std::io::Error),
 }
 
 pub struct Ledger {
@@ -174,14 +178,16 @@ impl Ledger {
 
     /// The sessions whose process still runs, oldest first.
     pub fn active(&self) -> Result<Vec<Entry>, Error> {
-        let mut entries = match read(&self.path()) {
+        let path = self.path();
+        let mut entries = match read(&path) {
             Read::Missing => vec![],
             Read::Good(entries) => entries,
+            Read::Failed(e) => return Err(Error::state("read", &path, e)),
             // Moving the file aside needs the lock: without it, a writer might just have
             // replaced the bad file with a good one, which we would then throw away.
             Read::Corrupt(_) => {
                 let _lock = self.lock()?;
-                self.load_or_set_aside()
+                self.load_or_set_aside()?
             }
         };
         entries.retain(Entry::is_alive);
@@ -198,7 +204,7 @@ impl Ledger {
     fn change(&self, f: impl FnOnce(&mut Vec<Entry>)) -> Result<(), Error> {
         let _lock = self.lock()?;
         self.remove_stale_temp_files();
-        let mut entries = self.load_or_set_aside();
+        let mut entries = self.load_or_set_aside()?;
         entries.retain(Entry::is_alive);
         f(&mut entries);
         let state = State { format: FORMAT, sessions: entries };
@@ -211,11 +217,12 @@ impl Ledger {
 
     /// The entries on disk; a file that does not parse is renamed out of the way. Call with
     /// the lock held.
-    fn load_or_set_aside(&self) -> Vec<Entry> {
+    fn load_or_set_aside(&self) -> Result<Vec<Entry>, Error> {
         let path = self.path();
-        match read(&path) {
+        Ok(match read(&path) {
             Read::Missing => vec![],
             Read::Good(entries) => entries,
+            Read::Failed(e) => return Err(Error::state("read", &path, e)),
             Read::Corrupt(why) => {
                 let stamp = Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
                 let aside = self.dir.join(format!("{FILE}.corrupt-{stamp}"));
@@ -232,7 +239,7 @@ impl Ledger {
                 }
                 vec![]
             }
-        }
+        })
     }
 
     /// A writer killed between creating its temp file and renaming it leaves the temp file
@@ -254,7 +261,7 @@ fn read(path: &Path) -> Read {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Missing,
-        Err(e) => return Read::Corrupt(e.to_string()),
+        Err(e) => return Read::Failed(e),
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Read::Corrupt("it is empty".into());
@@ -538,6 +545,19 @@ mod tests {
                 assert_eq!(fs::read(dir.path().join(&aside[0])).unwrap(), bytes, "{what}: kept for inspection");
             }
         }
+    }
+
+    #[test]
+    fn a_ledger_that_cannot_be_read_at_all_is_an_error_and_left_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path());
+        fs::create_dir(ledger.path()).unwrap();
+        for err in [ledger.active().unwrap_err(), ledger.register(entry("a", me())).unwrap_err()] {
+            assert!(err.to_string().starts_with("could not read "), "{err}");
+            assert!(err.to_string().contains("sessions.json"), "{err}");
+        }
+        assert!(ledger.path().is_dir());
+        assert!(corrupt_files(dir.path()).is_empty());
     }
 
     #[test]
