@@ -164,8 +164,20 @@ impl Ledger {
     }
 
     /// Adds `entry`, replacing any entry with the same id.
-    pub fn register(&self, entry: Entry) -> Result<(), Error> {
+    ///
+    /// A `use` whose parent is a `use` of the same shell process switches that shell's session
+    /// rather than nesting in it: the parent entry goes and the new one takes its parent.
+    pub fn register(&self, mut entry: Entry) -> Result<(), Error> {
         self.change(|entries| {
+            let switched = entries.iter().position(|e| {
+                entry.kind == Kind::Use
+                    && e.kind == Kind::Use
+                    && entry.parent.as_deref() == Some(e.id.as_str())
+                    && (e.pid, e.pid_start) == (entry.pid, entry.pid_start)
+            });
+            if let Some(i) = switched {
+                entry.parent = entries.remove(i).parent;
+            }
             entries.retain(|e| e.id != entry.id);
             entries.push(entry);
         })
@@ -482,6 +494,29 @@ mod tests {
         let active = ledger.active().unwrap();
         assert_eq!(active.len(), 1);
         assert_eq!(active[0].profile, "prod");
+    }
+
+    #[test]
+    fn a_second_use_in_the_same_shell_replaces_the_first_instead_of_nesting_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path());
+        let use_ = |id: &str, parent: Option<&str>| Entry {
+            kind: Kind::Use,
+            parent: parent.map(String::from),
+            ..entry(id, me())
+        };
+        ledger.register(entry("outer-exec", me())).unwrap();
+        ledger.register(use_("dev", Some("outer-exec"))).unwrap();
+        ledger.register(use_("prod", Some("dev"))).unwrap();
+        let active = ledger.active().unwrap();
+        assert_eq!(ids(&active), ["outer-exec", "prod"]);
+        assert_eq!(active[1].parent.as_deref(), Some("outer-exec"), "prod takes dev's place");
+        // Under a session of another kind, even of the same process, a use nests.
+        ledger.register(Entry { kind: Kind::Shell, ..entry("sub", me()) }).unwrap();
+        ledger.register(use_("in-sub", Some("sub"))).unwrap();
+        let active = ledger.active().unwrap();
+        assert_eq!(ids(&active), ["outer-exec", "prod", "sub", "in-sub"]);
+        assert_eq!(active[3].parent.as_deref(), Some("sub"));
     }
 
     #[test]
