@@ -5,19 +5,22 @@
 //! child runs only `a_helper_child_plays_its_role_only_when_asked`, which reads its role from
 //! `ROLESH_LEDGER_TEST_ROLE` and calls the library. Children report progress as lines on
 //! stdout and wait for their stdin to close, so every step is ordered by a pipe, not a sleep.
+//! `rolesh exec` runs against moto (tests/support).
+#![cfg(unix)]
+
+mod support;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
-use rolesh::env::Env;
-use rolesh::session::cache::{self, Cache, Cached};
 use rolesh::session::ledger::{self, Entry, Kind, Ledger};
-use rolesh::session::{Credentials, Secret, sts};
 use serde_json::Value;
+use support::TestEnv;
+use support::fixtures::user_credentials;
 
 const ROLE: &str = "ROLESH_LEDGER_TEST_ROLE";
 const HELPER: &str = "a_helper_child_plays_its_role_only_when_asked";
@@ -88,7 +91,6 @@ fn a_helper_child_plays_its_role_only_when_asked() {
                 say(i);
             }
         }
-        #[cfg(unix)]
         "umask" => {
             // SAFETY: umask only changes this process's file creation mask.
             unsafe { libc::umask(0) };
@@ -142,7 +144,7 @@ impl Helper {
     }
 
     fn kill(mut self) {
-        // SIGKILL on Unix, TerminateProcess on Windows: no destructor, no unlock, no cleanup.
+        // SIGKILL: no destructor, no unlock, no cleanup.
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -258,7 +260,6 @@ fn writers_killed_at_arbitrary_points_never_leave_a_torn_file() {
     assert!(leftovers(dir.path(), ".sessions.json.").is_empty());
 }
 
-#[cfg(unix)]
 #[test]
 fn the_ledger_stays_private_even_under_umask_000() {
     use std::os::unix::fs::PermissionsExt;
@@ -362,16 +363,31 @@ fn ls_indents_nested_sessions_under_their_parents() {
     assert!(lines[1].contains("arn:aws:iam::123456789012:role/dev") && lines[1].contains(&me.to_string()));
 }
 
+const DEV_ROLE: &str = "arn:aws:iam::123456789012:role/dev";
+
+/// A HOME on moto with `[profile dev]`, a role assumed from the `user` profile's keys.
+fn dev_env() -> TestEnv {
+    let env = TestEnv::moto();
+    env.credentials(&user_credentials());
+    env.config(&format!("[profile dev]\nrole_arn = {DEV_ROLE}\nsource_profile = user\nregion = eu-west-1\n"));
+    env
+}
+
+/// Where rolesh keeps its ledger in a [`TestEnv`]: `$XDG_STATE_HOME/rolesh`.
+fn state_dir(env: &TestEnv) -> PathBuf {
+    env.state_home().join("rolesh")
+}
+
 #[test]
 fn a_held_lock_fails_ls_on_a_damaged_file_with_exit_7_and_only_delays_exec() {
-    let fx = Fixture::new();
-    let state = fx.dir.path().join("state");
-    std::fs::create_dir(&state).unwrap();
+    let env = dev_env();
+    let state = state_dir(&env);
+    std::fs::create_dir_all(&state).unwrap();
     std::fs::write(state.join("sessions.json"), b"garbage").unwrap();
     let _held = rolesh::fsutil::lock(&state.join("sessions.lock"), Duration::from_secs(1)).unwrap();
     // Both wait out the lock timeout at the same time.
-    let ls = fx.command(&["ls"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let exec = fx.command(&["exec", "dev", "--", "sh", "-c", "exit 3"]).stderr(Stdio::piped()).spawn().unwrap();
+    let ls = env.command(["ls"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let exec = env.command(["exec", "dev", "--", "sh", "-c", "exit 3"]).stderr(Stdio::piped()).spawn().unwrap();
     let ls = ls.wait_with_output().unwrap();
     assert_eq!(ls.status.code(), Some(7));
     let err = text(&ls.stderr);
@@ -385,31 +401,28 @@ fn a_held_lock_fails_ls_on_a_damaged_file_with_exit_7_and_only_delays_exec() {
 
 #[test]
 fn exec_runs_even_when_the_state_dir_cannot_be_created() {
-    let fx = Fixture::new();
-    let blocker = fx.dir.path().join("a-file");
+    let mut env = dev_env();
+    let blocker = env.root().join("a-file");
     std::fs::write(&blocker, b"").unwrap();
-    let out = fx
-        .command(&["exec", "dev", "--", "sh", "-c", "echo ran; exit 4"])
-        .env("ROLESH_STATE_DIR", blocker.join("state"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    assert_eq!(text(&out.stdout), "ran\n");
-    let err = text(&out.stderr);
+    env.set("XDG_STATE_HOME", &blocker);
+    let out = env.run(["exec", "dev", "--", "sh", "-c", "echo ran; exit 4"]);
+    assert_eq!(out.code(), 4);
+    assert_eq!(out.stdout(), "ran\n");
+    let err = &out.stderr;
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("rolesh: warning: ") && err.contains("a-file"), "{err}");
 }
 
 #[test]
 fn exec_is_in_ls_while_its_command_runs_nested_under_its_caller_and_gone_afterwards() {
-    let fx = Fixture::new();
+    let env = dev_env();
     // The outer command prints its session id and execs an inner `rolesh exec`, whose command
     // prints its own id and blocks reading stdin, which this test holds open.
     let script =
         r#"echo "$ROLESH_SESSION"; exec "$ROLESH_BIN" exec dev -- sh -c 'echo "$ROLESH_SESSION"; read line || true'"#;
-    let mut outer = fx
-        .command(&["exec", "dev", "--", "sh", "-c", script])
-        .env("ROLESH_BIN", env!("CARGO_BIN_EXE_rolesh"))
+    let mut outer = env
+        .command(["exec", "dev", "--", "sh", "-c", script])
+        .env("ROLESH_BIN", support::rolesh_bin())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -419,84 +432,24 @@ fn exec_is_in_ls_while_its_command_runs_nested_under_its_caller_and_gone_afterwa
     let inner_id = lines.next().unwrap().unwrap();
     assert_ne!(outer_id, inner_id);
 
-    let ls = fx.command(&["ls", "--json"]).output().unwrap();
-    assert!(ls.status.success(), "{}", text(&ls.stderr));
+    let ls = env.run(["ls", "--json"]);
+    ls.assert_ok();
     let rows: Vec<Value> = serde_json::from_slice(&ls.stdout).unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0]["id"], outer_id.as_str());
     assert_eq!(rows[0]["kind"], "exec");
     assert_eq!(rows[0]["profile"], "dev");
-    assert_eq!(rows[0]["role_arn"], "arn:aws:iam::123456789012:role/dev");
+    assert_eq!(rows[0]["role_arn"], DEV_ROLE);
     assert_eq!(rows[0]["pid"], outer.id(), "exec registers the rolesh process that waits for the command");
     assert_eq!(rows[0]["parent"], Value::Null);
     assert!(rows[0]["seconds_left"].as_i64().unwrap() > 3000);
     assert_eq!(rows[1]["id"], inner_id.as_str());
     assert_eq!(rows[1]["parent"], outer_id.as_str());
-    let plain = fx.command(&["ls"]).output().unwrap();
-    assert!(text(&plain.stdout).contains(&format!("\n  {inner_id} ")), "{}", text(&plain.stdout));
+    let plain = env.run(["ls"]);
+    assert!(plain.stdout().contains(&format!("\n  {inner_id} ")), "{}", plain.stdout());
 
     drop(outer.stdin.take());
     assert!(outer.wait().unwrap().success());
-    let ls = fx.command(&["ls", "--json"]).output().unwrap();
-    assert_eq!(text(&ls.stdout), "[]\n");
-    let ledger = Ledger::at(fx.dir.path().join("state"));
-    assert!(ids_on_disk(&ledger).is_empty(), "both sessions deregistered themselves");
-}
-
-/// A HOME with a role profile whose credentials are already cached, so `rolesh exec dev`
-/// runs without any STS call (the endpoint points at a closed port to prove it).
-struct Fixture {
-    dir: tempfile::TempDir,
-    vars: Vec<(String, String)>,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::write(
-            root.join("config"),
-            "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = base\nregion = eu-west-1\n",
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("credentials"),
-            "[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG\n",
-        )
-        .unwrap();
-        let path = |p: &str| root.join(p).display().to_string();
-        let vars: Vec<(String, String)> = [
-            ("HOME", path("")),
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("AWS_CONFIG_FILE", path("config")),
-            ("AWS_SHARED_CREDENTIALS_FILE", path("credentials")),
-            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9".to_string()),
-            ("ROLESH_CACHE_DIR", path("cache")),
-            ("ROLESH_STATE_DIR", path("state")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        let env = Env::from_pairs(vars.clone());
-        let plan = rolesh::commands::plan_for("dev", &Default::default(), &env).unwrap();
-        let endpoint = sts::Endpoint::from_env(&env, plan.region.as_deref());
-        let creds = Credentials {
-            access_key_id: "ASIAEXAMPLECACHED".into(),
-            secret_access_key: Secret::new("cached-secret"),
-            session_token: Some(Secret::new("cached-token")),
-            expiration: Some(Utc::now() + chrono::Duration::hours(1)),
-        };
-        let assumed = "arn:aws:sts::123456789012:assumed-role/dev/rolesh-test".to_string();
-        Cache::open(&env)
-            .unwrap()
-            .store(&cache::plan_key(&plan, &endpoint, &env), &Cached::new(creds, Some(assumed)))
-            .unwrap();
-        Fixture { dir, vars }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rolesh"));
-        cmd.args(args).env_clear().envs(self.vars.iter().map(|(k, v)| (k, v)));
-        cmd
-    }
+    assert_eq!(env.run(["ls", "--json"]).stdout(), "[]\n");
+    assert!(ids_on_disk(&Ledger::at(state_dir(&env))).is_empty(), "both sessions deregistered themselves");
 }
