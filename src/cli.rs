@@ -20,6 +20,8 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// List the profiles in the AWS config files
     List(ListArgs),
+    /// Show the active rolesh sessions of this user, nested sessions under their parents
+    Ls(LsArgs),
 }
 
 /// How to get a session: shared by every command that assumes a role.
@@ -75,6 +77,13 @@ pub struct WhoamiArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,

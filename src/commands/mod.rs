@@ -2,6 +2,7 @@
 
 mod exec;
 mod list;
+mod ls;
 mod whoami;
 
 use std::io::Write;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Exec(args) => exec::run(args, env),
         Command::Whoami(args) => whoami::run(args, env),
         Command::List(args) => list::run(args, env),
+        Command::Ls(args) => ls::run(args, env),
     }
 }
 
