@@ -36,6 +36,8 @@ pub enum Command {
     /// Print a shell's completion script
     #[command(arg_required_else_help = true)]
     Completions(CompletionsArgs),
+    /// Show the active rolesh sessions of this user, nested sessions under their parents
+    Ls(LsArgs),
 }
 
 /// How to get a session: shared by every command that assumes a role.
@@ -197,6 +199,13 @@ pub struct AddRoleArgs {
 pub struct CompletionsArgs {
     /// The shell to complete in
     pub shell: crate::shell::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_duration(s: &str) -> Result<u32, String> {

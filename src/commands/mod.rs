@@ -6,6 +6,7 @@ mod credential_process;
 mod exec;
 mod export;
 mod list;
+mod ls;
 mod save;
 mod whoami;
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Save(args) => save::run(args, env),
         Command::Config(cmd) => config::run(cmd, env),
         Command::Completions(args) => completions::run(args),
+        Command::Ls(args) => ls::run(args, env),
     }
 }
 

@@ -2,6 +2,7 @@
 //! tokio runtime and the STS calls. A cache hit never builds a runtime or loads SDK config.
 
 pub mod cache;
+pub mod ledger;
 pub mod mfa;
 pub mod source;
 pub mod sts;
