@@ -1,26 +1,11 @@
 //! The `credential_process` protocol, Version 1: one JSON object on stdout. Nothing else
 //! goes to stdout; an MFA code is asked on the terminal (or the call fails saying so).
 
-use serde::Serialize;
-
 use crate::cli::CredentialProcessArgs;
 use crate::env::Env;
 use crate::error::Error;
 use crate::session::source::CREDENTIAL_PROCESS_CHAIN;
-use crate::session::{Credentials, rfc3339};
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Output<'a> {
-    version: u32,
-    access_key_id: &'a str,
-    secret_access_key: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_token: Option<&'a str>,
-    /// Absent for long-term keys, which tells the SDK not to refresh them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expiration: Option<String>,
-}
+use crate::session::{CredentialJson, Credentials};
 
 pub fn run(args: CredentialProcessArgs, env: &Env) -> Result<i32, Error> {
     let env = &with_chain(env, &args.profile)?;
@@ -47,13 +32,8 @@ fn with_chain(env: &Env, profile: &str) -> Result<Env, Error> {
 }
 
 pub fn text(c: &Credentials) -> Result<String, Error> {
-    let out = Output {
-        version: 1,
-        access_key_id: &c.access_key_id,
-        secret_access_key: c.secret_access_key.expose(),
-        session_token: c.session_token.as_ref().map(|t| t.expose()),
-        expiration: c.expiration.map(rfc3339),
-    };
+    // Without Expiration (long-term keys) the SDK never refreshes.
+    let out = CredentialJson { version: Some(1), ..c.json() };
     let text = serde_json::to_string(&out).map_err(|e| Error::State(format!("could not encode JSON: {e}")))?;
     Ok(text + "\n")
 }

@@ -1,11 +1,9 @@
 use std::path::Path;
 
-use serde::Serialize;
-
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::env::Env;
 use crate::error::Error;
-use crate::session::{EnvChanges, Session, new_session_id, rfc3339};
+use crate::session::{CredentialJson, EnvChanges, Session, new_session_id};
 use crate::shell::Shell;
 use crate::shell::quote::Unquotable;
 use crate::shell::render::{render, render_cmd, render_dotenv};
@@ -33,28 +31,8 @@ pub fn text(session: &Session, format: ExportFormat) -> Result<String, Error> {
     })
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Json<'a> {
-    access_key_id: &'a str,
-    secret_access_key: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expiration: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<&'a str>,
-}
-
 fn json(session: &Session) -> Result<String, Error> {
-    let c = &session.credentials;
-    let out = Json {
-        access_key_id: &c.access_key_id,
-        secret_access_key: c.secret_access_key.expose(),
-        session_token: c.session_token.as_ref().map(|t| t.expose()),
-        expiration: c.expiration.map(rfc3339),
-        region: session.region.as_deref(),
-    };
+    let out = CredentialJson { region: session.region.as_deref(), ..session.credentials.json() };
     let text = serde_json::to_string_pretty(&out).map_err(|e| Error::State(format!("could not encode JSON: {e}")))?;
     Ok(text + "\n")
 }

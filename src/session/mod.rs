@@ -52,6 +52,36 @@ impl Credentials {
     }
 }
 
+/// The JSON shape AWS tools read credentials in: `credential-process` prints it with
+/// `Version: 1`, `export --format json` with `Region`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CredentialJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    pub access_key_id: &'a str,
+    pub secret_access_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<&'a str>,
+}
+
+impl Credentials {
+    pub fn json(&self) -> CredentialJson<'_> {
+        CredentialJson {
+            version: None,
+            access_key_id: &self.access_key_id,
+            secret_access_key: self.secret_access_key.expose(),
+            session_token: self.session_token.as_ref().map(Secret::expose),
+            expiration: self.expiration.map(rfc3339),
+            region: None,
+        }
+    }
+}
+
 /// Temporary credentials for one profile, ready to hand to a child or a shell.
 #[derive(Debug, Clone)]
 pub struct Session {
