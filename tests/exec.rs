@@ -488,6 +488,48 @@ fn credential_source_ecs_container_uses_the_container_endpoint() {
     assert_eq!(call.security_token.as_deref(), Some(container.session_token.as_str()));
 }
 
+/// `credential_source = Ec2InstanceMetadata` (tutorial 003) with the stand-in as IMDSv2.
+fn on_an_instance(stand_in: &StandIn) -> TestEnv {
+    let mut env = TestEnv::stand_in(stand_in);
+    env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\ncredential_source = Ec2InstanceMetadata\n"));
+    env.unset("AWS_EC2_METADATA_DISABLED").set("AWS_EC2_METADATA_SERVICE_ENDPOINT", stand_in.imds_endpoint());
+    env
+}
+
+#[test]
+fn credential_source_ec2_instance_metadata_signs_with_the_instance_role() {
+    let stand_in = StandIn::start();
+    let env = on_an_instance(&stand_in);
+    let vars = child_env(&env.run(exec_env("deployer", &[])));
+    let instance = &stand_in.issued()[0];
+    assert_eq!(instance.action, "InstanceCredentials");
+    let call = &stand_in.calls("AssumeRole")[0];
+    assert_eq!(call.signer(), instance.access_key_id);
+    assert_eq!(call.security_token.as_deref(), Some(instance.session_token.as_str()));
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], stand_in.issued()[1].access_key_id);
+}
+
+#[test]
+fn a_role_assumed_from_instance_credentials_is_chained_and_capped_at_an_hour() {
+    let stand_in = StandIn::start();
+    let env = on_an_instance(&stand_in);
+    let outcome = env.run(exec_env("deployer", &["--duration", "2h"]));
+    outcome.assert_ok();
+    assert_eq!(stand_in.calls("AssumeRole")[0].param("DurationSeconds"), Some("3600"));
+    assert!(outcome.stderr.contains("role chaining"), "{outcome}");
+}
+
+#[test]
+fn instance_metadata_switched_off_is_a_config_error_naming_the_variable() {
+    let stand_in = StandIn::start();
+    let mut env = on_an_instance(&stand_in);
+    env.set("AWS_EC2_METADATA_DISABLED", "true");
+    let outcome = env.run(exec_env("deployer", &[]));
+    assert_eq!(outcome.code(), 3, "{outcome}");
+    assert!(outcome.stderr.contains("AWS_EC2_METADATA_DISABLED"), "{outcome}");
+    assert_eq!(stand_in.requests().len(), 0);
+}
+
 #[test]
 fn credential_process_supplies_the_source_keys() {
     let stand_in = StandIn::start();

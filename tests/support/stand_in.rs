@@ -23,6 +23,10 @@ const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
 /// The path that serves container (ECS) credentials as JSON.
 pub const CONTAINER_PATH: &str = "/ecs-credentials";
+/// EC2 instance metadata (IMDSv2): a token, the role's name, then its credentials.
+pub const IMDS_TOKEN_PATH: &str = "/latest/api/token";
+pub const IMDS_ROLES_PATH: &str = "/latest/meta-data/iam/security-credentials/";
+pub const IMDS_ROLE: &str = "ec2-instance-role";
 
 /// One request as the stand-in received it.
 #[derive(Clone, Debug)]
@@ -307,6 +311,11 @@ impl StandIn {
         self.addr
     }
 
+    /// Where `AWS_EC2_METADATA_SERVICE_ENDPOINT` should point.
+    pub fn imds_endpoint(&self) -> String {
+        self.endpoint()
+    }
+
     /// Where `AWS_CONTAINER_CREDENTIALS_FULL_URI` should point.
     pub fn container_credentials_uri(&self) -> String {
         format!("{}{CONTAINER_PATH}", self.endpoint())
@@ -421,6 +430,18 @@ fn read_request(reader: &mut impl BufRead, writer: &mut impl Write) -> std::io::
     if method == "GET" && path == CONTAINER_PATH {
         params.insert("Action".to_owned(), "ContainerCredentials".to_owned());
     }
+    let imds_action = match (method.as_str(), path) {
+        ("PUT", IMDS_TOKEN_PATH) => Some("ImdsToken"),
+        ("GET", IMDS_ROLES_PATH) => Some("ImdsRoleName"),
+        ("GET", p) if p == format!("{IMDS_ROLES_PATH}{IMDS_ROLE}") => Some("InstanceCredentials"),
+        // Anything else under /latest (the "extended" credentials API, other metadata) is
+        // absent, as on an instance that does not offer it.
+        (_, p) if p.starts_with("/latest/") => Some("ImdsMissing"),
+        _ => None,
+    };
+    if let Some(action) = imds_action {
+        params.insert("Action".to_owned(), action.to_owned());
+    }
     let authorization = header("authorization").unwrap_or_default();
     let scope = authorization
         .split_once("Credential=")
@@ -520,9 +541,11 @@ impl Response {
             503 => "Service Unavailable",
             _ => "Status",
         };
+        // The TTL header is what an IMDSv2 token answer must carry; STS clients ignore it.
         let head = format!(
             "HTTP/1.1 {} {reason}\r\nx-amzn-RequestId: {}\r\nContent-Type: {}\r\n\
-             Content-Length: {}\r\nDate: {}\r\nConnection: {}\r\n\r\n",
+             Content-Length: {}\r\nDate: {}\r\nConnection: {}\r\n\
+             x-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n",
             self.status,
             self.request_id,
             self.content_type,
@@ -629,6 +652,42 @@ fn succeed(
 ) -> Result<Response, StsError> {
     let mut state = shared.lock();
     let action = request.action();
+    let plain = |status: u16, body: &str| Response {
+        status,
+        content_type: "text/plain".to_owned(),
+        body: body.to_owned(),
+        request_id: request_id.to_owned(),
+    };
+    match action {
+        "ImdsToken" => return Ok(plain(200, "stand-in-imds-token")),
+        "ImdsMissing" => return Ok(plain(404, "")),
+        "ImdsRoleName" => return Ok(plain(200, IMDS_ROLE)),
+        "InstanceCredentials" => {
+            let issued = state.issue(
+                action,
+                None,
+                lifetime.unwrap_or(Duration::from_secs(6 * 3600)),
+                Identity {
+                    arn: format!("arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/{IMDS_ROLE}/i-0standin"),
+                    user_id: "AROASTANDININSTANCE:i-0standin".to_owned(),
+                    account: DEFAULT_ACCOUNT.to_owned(),
+                    assumed_role: true,
+                    temporary: true,
+                },
+            );
+            let body = serde_json::json!({
+                "Code": "Success",
+                "LastUpdated": timestamp(Utc::now()),
+                "Type": "AWS-HMAC",
+                "AccessKeyId": issued.access_key_id,
+                "SecretAccessKey": issued.secret_access_key,
+                "Token": issued.session_token,
+                "Expiration": timestamp(issued.expiration),
+            });
+            return Ok(Response { content_type: "application/json".to_owned(), ..plain(200, &body.to_string()) });
+        }
+        _ => {}
+    }
     if action == "ContainerCredentials" {
         let issued = state.issue(
             action,
