@@ -4,6 +4,8 @@ use std::ffi::OsString;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::shell::Shell;
+
 #[derive(Debug, Parser)]
 #[command(name = "rolesh", version, about = "AWS STS AssumeRole sessions made painless in the shell")]
 pub struct Cli {
@@ -20,6 +22,18 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// List the profiles in the AWS config files
     List(ListArgs),
+    /// Open a subshell with a role's temporary credentials; `exit` leaves it
+    #[command(arg_required_else_help = true)]
+    Shell(ShellArgs),
+    /// Switch this shell to a role (needs the hook from `rolesh init`)
+    #[command(arg_required_else_help = true)]
+    Use(UseArgs),
+    /// Leave the role: restore this shell's environment from before `rolesh use`
+    Unuse(UnuseArgs),
+    /// Print the shell hook that provides `rolesh use`/`unuse`: eval "$(rolesh init bash)"
+    Init(InitArgs),
+    /// Print the active session for a prompt, e.g. `dev 42m`; nothing outside a session
+    Prompt(PromptArgs),
 }
 
 /// How to get a session: shared by every command that assumes a role.
@@ -60,6 +74,59 @@ pub struct ExecArgs {
     /// The command and its arguments, after `--`
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    pub profile: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// The shell to start [default: $SHELL; on Windows pwsh, else powershell, else %COMSPEC%]
+    #[arg(long, value_name = "PATH")]
+    pub shell: Option<std::path::PathBuf>,
+}
+
+/// Set by the hook's `rolesh` function, never by hand: which shell to print code for.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HookArgs {
+    #[arg(long, value_name = "SHELL", hide = true)]
+    pub shell_hook: Option<Shell>,
+    /// The pid of the interactive shell, whose exit ends the session.
+    #[arg(long, value_name = "PID", hide = true)]
+    pub shell_pid: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    pub profile: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
+    pub hook: HookArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UnuseArgs {
+    #[command(flatten)]
+    pub hook: HookArgs,
+    /// Called by the prompt hook when ROLESH_EXPIRES has passed.
+    #[arg(long, hide = true)]
+    pub expired: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The shell to print the hook for
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    /// What to print: {profile}, {left} (42m, 1h05m, expired), {expires} (RFC 3339)
+    #[arg(long, default_value = "{profile} {left}")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]
