@@ -1,15 +1,13 @@
 //! `rolesh use` / `rolesh unuse`: print shell code for the hook's `rolesh` function to eval.
 //! stdout is only ever that code; every message goes to stderr.
 
-use std::ffi::OsStr;
-
 use chrono::{DateTime, Utc};
 
 use crate::cli::{UnuseArgs, UseArgs};
 use crate::env::Env;
 use crate::error::Error;
 use crate::session::{Session, new_session_id, rfc3339};
-use crate::shell::render::{render_bytes, set_private};
+use crate::shell::render::apply;
 use crate::shell::restore::{self, Record};
 use crate::shell::{Shell, init};
 
@@ -25,9 +23,7 @@ pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
     }
     // TODO(ledger): Ledger::open(env)?.register(Entry::new(&id, args.hook.shell_pid, shell, &session))?;
     let (changes, record) = restore::switch(env, record, &session.environment(&id));
-    let mut code = render_bytes(shell, &changes);
-    code.extend(set_private(shell, restore::VAR, OsStr::new(&record.encode())));
-    super::print_bytes(&code)?;
+    super::print_bytes(&apply(shell, &changes, &record.encode()))?;
     eprintln!("rolesh: using {}; `rolesh unuse` to leave", describe(&session));
     Ok(0)
 }
@@ -55,9 +51,7 @@ pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
         }
     };
     // TODO(ledger): if let Some(id) = env.get("ROLESH_SESSION") { Ledger::open(env)?.deregister(id)?; }
-    let mut code = render_bytes(shell, &changes);
-    code.extend(set_private(shell, restore::VAR, OsStr::new("")));
-    super::print_bytes(&code)?;
+    super::print_bytes(&apply(shell, &changes, ""))?;
     eprintln!("{told}");
     Ok(0)
 }

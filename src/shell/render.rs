@@ -54,6 +54,17 @@ pub fn set_private(shell: Shell, name: &str, value: &OsStr) -> Vec<u8> {
     out
 }
 
+/// What `use`/`unuse` print: the changes, then the record `unuse` will restore from.
+pub fn apply<K, V>(shell: Shell, changes: &[(K, Option<V>)], record: &str) -> Vec<u8>
+where
+    K: AsRef<str>,
+    V: AsRef<OsStr>,
+{
+    let mut out = render_bytes(shell, changes);
+    out.extend(set_private(shell, super::restore::VAR, OsStr::new(record)));
+    out
+}
+
 fn line(out: &mut Vec<u8>, prefix: &str, shell: Shell, value: &OsStr) {
     out.extend_from_slice(prefix.as_bytes());
     out.extend_from_slice(&quote_bytes(shell, value));
