@@ -60,6 +60,7 @@ pub fn base_env(home: &Path) -> Vec<(String, String)> {
     vec![
         ("PATH".into(), test_path()),
         ("HOME".into(), home.display().to_string()),
+        ("USER".into(), "tester".into()),
         ("LANG".into(), "C.UTF-8".into()),
         ("TERM".into(), "xterm-256color".into()),
         ("XDG_CONFIG_HOME".into(), home.join(".config").display().to_string()),
