@@ -90,11 +90,12 @@ fn hash(parts: &[&str]) -> String {
 }
 
 /// Identifies the base credentials without their secret part.
-fn source_id(source: &Source) -> String {
+fn source_id(source: &Source, env: &Env) -> String {
     match source {
         Source::Static { access_key_id, .. } => format!("static:{access_key_id}"),
         Source::Process { command, .. } => format!("process:{command}"),
-        Source::Environment => "environment".into(),
+        // Keys in the environment change from shell to shell: key by the key id in use.
+        Source::Environment => format!("environment:{}", env.get("AWS_ACCESS_KEY_ID").unwrap_or_default()),
         Source::Imds => "imds".into(),
         Source::Ecs => "ecs".into(),
         Source::DefaultChain => "default-chain".into(),
@@ -102,8 +103,8 @@ fn source_id(source: &Source) -> String {
 }
 
 /// The key of a whole chain: base source, every hop's parameters, and the STS endpoint.
-pub fn plan_key(plan: &Plan, endpoint: &Endpoint) -> String {
-    let mut parts = vec!["plan".to_string(), source_id(&plan.source), endpoint.url.clone().unwrap_or_default()];
+pub fn plan_key(plan: &Plan, endpoint: &Endpoint, env: &Env) -> String {
+    let mut parts = vec!["plan".to_string(), source_id(&plan.source, env), endpoint.url.clone().unwrap_or_default()];
     parts.push(plan.mfa_serial.clone().unwrap_or_default());
     for hop in &plan.hops {
         parts.extend([

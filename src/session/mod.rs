@@ -114,7 +114,7 @@ pub fn obtain(plan: &Plan, env: &Env, opts: &Options) -> Result<Session, Error> 
     }
     let endpoint = sts::Endpoint::from_env(env, plan.region.as_deref());
     let cache = if opts.no_cache { None } else { Some(Cache::open(env)?) };
-    let key = cache::plan_key(plan, &endpoint);
+    let key = cache::plan_key(plan, &endpoint, env);
     let hit = |cache: &Cache| cache.load_fresh(&key).map(|c| session_of(plan, c));
     let Some(cache) = cache else {
         return fetch(plan, env, opts, &endpoint, None).map(|c| session_of(plan, c));
