@@ -53,7 +53,7 @@ fn round_trip(shell: Shell, values: &[Vec<u8>]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn bash_reads_back_every_quoted_value(values in proptest::collection::vec(value(), 1..32)) {
