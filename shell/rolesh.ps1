@@ -84,23 +84,28 @@ if (-not (Test-Path -LiteralPath Variable:global:__rolesh_hooked)) {
     $global:__rolesh_old_prompt = $function:prompt
     function global:prompt {
         $success = $global:?
-        $exitCode = $global:LASTEXITCODE
+        # Under StrictMode, reading $LASTEXITCODE before any native command has run fails.
+        $hadExitCode = Test-Path -LiteralPath Variable:global:LASTEXITCODE
+        $exitCode = if ($hadExitCode) { $global:LASTEXITCODE } else { 0 }
         try {
             __rolesh_hook
         } catch {
             Write-Warning "rolesh: $_"
         }
-        $global:LASTEXITCODE = $exitCode
-        # $? cannot be assigned; a command that fails quietly (or succeeds) sets it back.
+        $old = $global:__rolesh_old_prompt
+        if ($null -eq $old) {
+            $old = { "PS $($executionContext.SessionState.Path.CurrentLocation)$('>' * ($nestedPromptLevel + 1)) " }
+        }
+        if ($hadExitCode) {
+            $global:LASTEXITCODE = $exitCode
+        }
+        # $? cannot be assigned, so the last statement before the old prompt sets it back:
+        # one that succeeds, or an error that is ignored (starship's trick).
         if ($success) {
             $null = 1
         } else {
             Write-Error '' -ErrorAction Ignore
         }
-        if ($null -ne $global:__rolesh_old_prompt) {
-            & $global:__rolesh_old_prompt
-        } else {
-            "PS $($executionContext.SessionState.Path.CurrentLocation)$('>' * ($nestedPromptLevel + 1)) "
-        }
+        & $old
     }
 }
