@@ -68,8 +68,14 @@ function global:__rolesh_hook {
     if ([DateTimeOffset]::UtcNow.ToUnixTimeSeconds() -lt [long]$expires) {
         return
     }
-    rolesh unuse --expired
-    if ($LASTEXITCODE -ne 0) {
+    $cleared = $false
+    try {
+        rolesh unuse --expired
+        $cleared = $LASTEXITCODE -eq 0
+    } catch {
+        Write-Warning "rolesh: $_"
+    }
+    if (-not $cleared) {
         # If the binary is gone, at least drop the dead credentials.
         foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'ROLESH_EXPIRES', 'ROLESH_SESSION') {
             Remove-Item -LiteralPath "Env:$name" -ErrorAction SilentlyContinue
