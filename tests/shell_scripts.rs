@@ -145,7 +145,8 @@ fn the_powershell_parser_check_catches_broken_code() {
 }
 
 /// Loads the real hook twice under strict settings and runs the prompt hook: nothing may be
-/// printed, nothing may fail, and the hook is installed once.
+/// printed, nothing may fail, and the hook is installed once. In bash it goes after an
+/// existing PROMPT_COMMAND (string or array), so hooks before it still see $PIPESTATUS.
 #[test]
 fn bash_hook_loads_cleanly_under_strict_mode_and_only_once() {
     let out = run_script(
@@ -154,6 +155,8 @@ fn bash_hook_loads_cleanly_under_strict_mode_and_only_once() {
         r#"eval "$(rolesh init bash)"; eval "$(rolesh init bash)"
            [[ $PROMPT_COMMAND == __rolesh_hook ]] || { echo "PROMPT_COMMAND=$PROMPT_COMMAND"; exit 1; }
            false || __rolesh_hook || [[ $? == 1 ]]
+           PROMPT_COMMAND='s=("${PIPESTATUS[@]}")'; eval "$(rolesh init bash)"
+           [[ $PROMPT_COMMAND == $'s=("${PIPESTATUS[@]}")\n__rolesh_hook' ]] || { echo "not appended: $PROMPT_COMMAND"; exit 1; }
            PROMPT_COMMAND=(old); eval "$(rolesh init bash)"
            [[ ${PROMPT_COMMAND[*]} == "old __rolesh_hook" ]] || { declare -p PROMPT_COMMAND; exit 1; }"#,
         &[],

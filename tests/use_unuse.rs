@@ -153,7 +153,8 @@ fn shell_leaves_parent_untouched(sh: Sh) {
     let t = start(sh, &home);
     let before = dump(&t, &dir, "before");
     t.send("rolesh shell prod --shell /bin/sh");
-    t.wait_for("in a subshell; `exit` to leave");
+    t.wait_for("rolesh: subshell with `prod` (arn:aws:sts::123456789012:assumed-role/prod/");
+    t.wait_for("left; `exit` to leave");
     t.send(&format!(
         "aws sts get-caller-identity --query Arn --output text > {}/arn-inner; printf 'IN-%s\\n' side; exit 3",
         dir.display()

@@ -11,7 +11,7 @@ pub fn run(args: ShellArgs, env: &Env) -> Result<i32, Error> {
     let session = super::session_for(&args.profile, &args.session, env)?;
     let id = new_session_id();
     let program = args.shell.map(OsString::from).unwrap_or_else(|| default_shell(env));
-    eprintln!("rolesh: {} in a subshell; `exit` to leave", super::use_::describe(&session));
+    eprintln!("rolesh: subshell with {}; `exit` to leave", super::use_::describe(&session));
     // TODO(ledger): Ledger::open(env)?.register(Entry::new(&id, Some(std::process::id()), &program, &session))?;
     let status = crate::child::run(&[program], &session.environment(&id));
     // TODO(ledger): Ledger::open(env)?.deregister(&id)?;
