@@ -217,3 +217,28 @@ fn the_prompt_command_prints_nothing_outside_a_session_and_profile_and_time_insi
     let out = run_script("sh", &[], &script, &[]);
     assert_eq!(out.stdout, "dev 42m\n");
 }
+
+#[test]
+fn unuse_in_a_shell_that_inherited_its_session_removes_the_credentials() {
+    let script =
+        format!("ROLESH_PROFILE=dev ROLESH_SESSION=s1 AWS_ACCESS_KEY_ID=k '{}' unuse --shell-hook bash", rolesh());
+    let out = run_script("sh", &[], &script, &[]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("unset AWS_ACCESS_KEY_ID\n") && out.stdout.contains("unset ROLESH_SESSION\n"));
+    assert!(out.stderr.contains("it began outside this shell: `exit` leaves it"), "{}", out.stderr);
+}
+
+#[test]
+fn unuse_with_nothing_to_leave_changes_nothing() {
+    let out = run_script("sh", &[], &format!("'{}' unuse --shell-hook zsh", rolesh()), &[]);
+    assert_eq!((out.status, out.stdout.as_str()), (0, ""));
+    assert_eq!(out.stderr, "rolesh: no session to leave in this shell\n");
+}
+
+#[test]
+fn a_damaged_saved_environment_is_reported_with_the_way_out() {
+    let script = format!("ROLESH_RESTORE='1;A=xyz' '{}' unuse --shell-hook fish", rolesh());
+    let out = run_script("sh", &[], &script, &[]);
+    assert_eq!((out.status, out.stdout.as_str()), (7, ""));
+    assert!(out.stderr.contains("run `unset __rolesh_restore`"), "{}", out.stderr);
+}

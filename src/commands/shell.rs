@@ -12,10 +12,9 @@ pub fn run(args: ShellArgs, env: &Env) -> Result<i32, Error> {
     let id = new_session_id();
     let program = args.shell.map(OsString::from).unwrap_or_else(|| default_shell(env));
     eprintln!("rolesh: subshell with {}; `exit` to leave", super::use_::describe(&session));
-    // TODO(ledger): Ledger::open(env)?.register(Entry::new(&id, Some(std::process::id()), &program, &session))?;
-    let status = crate::child::run(&[program], &session.environment(&id));
-    // TODO(ledger): Ledger::open(env)?.deregister(&id)?;
-    status
+    // rolesh waits for the subshell, so its own pid lives exactly as long; dropping the registration deregisters.
+    // TODO(ledger): let _registered = ledger::track(env, Entry::new(&id, Kind::Shell, &session, std::process::id(), env));
+    crate::child::run(&[program], &session.environment(&id))
 }
 
 /// `$SHELL`, else `/bin/sh`.

@@ -17,11 +17,9 @@ pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
     let record = Record::from_env(env)?;
     let session = super::session_for(&args.profile, &args.session, env)?;
     let id = new_session_id();
-    if record.is_some() {
-        // Switching roles: the earlier session in this shell ends here.
-        // TODO(ledger): if let Some(old) = env.get("ROLESH_SESSION") { Ledger::open(env)?.deregister(old)?; }
-    }
-    // TODO(ledger): Ledger::open(env)?.register(Entry::new(&id, args.hook.shell_pid, shell, &session))?;
+    // Switching roles: the earlier session in this shell ends here (a record means this shell ran `use`).
+    // TODO(ledger): if record.is_some() && let Some(old) = env.get("ROLESH_SESSION") { Ledger::open(env).and_then(|l| l.deregister(old)).unwrap_or_else(|e| ledger::warn(&e.to_string())) }
+    // TODO(ledger): Ledger::open(env).and_then(|l| l.register(Entry::new(&id, Kind::Use, &session, args.hook.shell_pid.unwrap_or_else(|| ledger::parent_pid().unwrap_or(0)), env))).unwrap_or_else(|e| ledger::warn(&e.to_string()));
     let (changes, record) = restore::switch(env, record, &session.environment(&id));
     super::print_bytes(&apply(shell, &changes, &record.encode()))?;
     eprintln!("rolesh: using {}; `rolesh unuse` to leave", describe(&session));
@@ -35,7 +33,11 @@ pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
     let why =
         if args.expired { format!("session `{profile}` expired{}", at(env)) } else { format!("left `{profile}`") };
     let (changes, told) = match record {
-        Some(r) => (r.restore(), format!("rolesh: {why}; the environment is as it was before `rolesh use`")),
+        Some(r) => {
+            // Only a shell that ran `use` owns its session; an inherited one belongs to its parent.
+            // TODO(ledger): if let Some(id) = env.get("ROLESH_SESSION") { Ledger::open(env).and_then(|l| l.deregister(id)).unwrap_or_else(|e| ledger::warn(&e.to_string())) }
+            (r.restore(), format!("rolesh: {why}; the environment is as it was before `rolesh use`"))
+        }
         // A session this shell inherited (from `rolesh shell` or a parent shell): nothing
         // was recorded here, so remove its credentials rather than keep them.
         None if env.get("ROLESH_SESSION").is_some() || env.get("ROLESH_PROFILE").is_some() => {
@@ -50,7 +52,6 @@ pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
             return Ok(0);
         }
     };
-    // TODO(ledger): if let Some(id) = env.get("ROLESH_SESSION") { Ledger::open(env)?.deregister(id)?; }
     super::print_bytes(&apply(shell, &changes, ""))?;
     eprintln!("{told}");
     Ok(0)
