@@ -53,7 +53,7 @@ impl Record {
     pub fn decode(text: &str) -> Result<Record, Error> {
         let bad = || {
             Error::State(format!(
-                "the saved environment in {VAR} is damaged; run `unset {VAR}` and open a new shell to start clean"
+                "the saved environment in {VAR} is damaged; open a new shell, or clear it with `unset {VAR}` (fish: `set -e {VAR}`)"
             ))
         };
         let mut parts = text.split(';');
