@@ -240,5 +240,5 @@ fn a_damaged_saved_environment_is_reported_with_the_way_out() {
     let script = format!("ROLESH_RESTORE='1;A=xyz' '{}' unuse --shell-hook fish", rolesh());
     let out = run_script("sh", &[], &script, &[]);
     assert_eq!((out.status, out.stdout.as_str()), (7, ""));
-    assert!(out.stderr.contains("run `unset __rolesh_restore`"), "{}", out.stderr);
+    assert!(out.stderr.contains("clear it with `unset __rolesh_restore`"), "{}", out.stderr);
 }
