@@ -189,3 +189,28 @@ fn fish_hook_loads_cleanly_and_only_once() {
     );
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
 }
+
+/// The hooks' no-fork prompt text agrees with `rolesh prompt` (offsets chosen so that a
+/// clock tick during the test cannot change the text).
+#[test]
+fn the_hooks_prompt_text_matches_rolesh_prompt() {
+    let offsets = [2530i64, 3930, 7230, -5];
+    let expected: String = offsets.iter().map(|n| format!("dev {}\n", rolesh::commands::prompt::left(*n))).collect();
+    let posix = |init: &str| {
+        let mut s = format!("eval \"$(rolesh init {init})\"; export ROLESH_PROFILE=dev\n");
+        for n in offsets {
+            s.push_str(&format!("ROLESH_EXPIRES=$((EPOCHSECONDS + {n})); __rolesh_prompt; echo\n"));
+        }
+        s
+    };
+    let bash = run_script("bash", &["--norc", "--noprofile", "-eu"], &posix("bash"), &[]);
+    assert_eq!((bash.stdout.as_str(), bash.stderr.as_str()), (expected.as_str(), ""));
+    let zsh = run_script("zsh", &["-f", "-eu"], &posix("zsh"), &[]);
+    assert_eq!((zsh.stdout.as_str(), zsh.stderr.as_str()), (expected.as_str(), ""));
+    let mut fish = String::from("rolesh init fish | source; set -gx ROLESH_PROFILE dev\n");
+    for n in offsets {
+        fish.push_str(&format!("set -gx ROLESH_EXPIRES (math (date +%s) + {n}); __rolesh_prompt; echo\n"));
+    }
+    let fish = run_script("fish", &["--no-config"], &fish, &[]);
+    assert_eq!((fish.stdout.as_str(), fish.stderr.as_str()), (expected.as_str(), ""));
+}
