@@ -22,6 +22,8 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// List the profiles in the AWS config files
     List(ListArgs),
+    /// Show the active rolesh sessions of this user, nested sessions under their parents
+    Ls(LsArgs),
     /// Open a subshell with a role's temporary credentials; `exit` leaves it
     #[command(arg_required_else_help = true)]
     Shell(ShellArgs),
@@ -142,6 +144,13 @@ pub struct WhoamiArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,

@@ -40,7 +40,7 @@ pub enum Error {
     Config(String),
 
     #[error(
-        "profile `{0}` uses AWS IAM Identity Center (SSO), which rolesh does not support yet; run `aws sso login --profile {0}` and use the aws CLI for this profile"
+        "profile `{0}` uses AWS IAM Identity Center (SSO): not supported yet; use the aws CLI for it (`aws sso login --profile {0}`)"
     )]
     SsoUnsupported(String),
 

@@ -4,6 +4,7 @@
 #![cfg(unix)]
 
 mod shell_support;
+mod support;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};

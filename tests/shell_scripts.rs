@@ -1,8 +1,11 @@
 //! The hook scripts and the code `use`/`unuse` print, for every shell: snapshots, the shells'
 //! own syntax checks (shellcheck, `zsh -n`, `fish --no-execute`, a PowerShell parser), and
 //! loading each hook under strict settings. A missing shell fails the test, never skips it.
+//! Unix-only like the other integration tests: it runs the Unix shells.
+#![cfg(unix)]
 
 mod shell_support;
+mod support;
 
 use std::ffi::OsStr;
 

@@ -6,6 +6,7 @@
 #![cfg(unix)]
 
 mod shell_support;
+mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

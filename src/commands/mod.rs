@@ -3,6 +3,7 @@
 mod exec;
 mod init;
 mod list;
+mod ls;
 pub mod prompt;
 mod shell;
 mod use_;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Unuse(args) => use_::run_unuse(args, env),
         Command::Init(args) => init::run(args),
         Command::Prompt(args) => prompt::run(args, env),
+        Command::Ls(args) => ls::run(args, env),
     }
 }
 

@@ -17,9 +17,8 @@ pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
     let record = Record::from_env(env)?;
     let session = super::session_for(&args.profile, &args.session, env)?;
     let id = new_session_id();
-    // Switching roles: the earlier session in this shell ends here (a record means this shell ran `use`).
-    // TODO(ledger): if record.is_some() && let Some(old) = env.get("ROLESH_SESSION") { Ledger::open(env).and_then(|l| l.deregister(old)).unwrap_or_else(|e| ledger::warn(&e.to_string())) }
-    // TODO(ledger): Ledger::open(env).and_then(|l| l.register(Entry::new(&id, Kind::Use, &session, args.hook.shell_pid.unwrap_or_else(|| ledger::parent_pid().unwrap_or(0)), env))).unwrap_or_else(|e| ledger::warn(&e.to_string()));
+    // The hook passes the interactive shell's pid; the ledger's register() turns a second `use` in it into a switch.
+    // TODO(ledger): if let Err(e) = Ledger::open(env).and_then(|l| l.register(Entry::new(&id, Kind::Use, &session, args.hook.shell_pid.or_else(ledger::parent_pid).unwrap_or(0), env))) { ledger::warn(&format!("session {id} is not in the ledger: {e}")) }
     let (changes, record) = restore::switch(env, record, &session.environment(&id));
     super::print_bytes(&apply(shell, &changes, &record.encode()))?;
     eprintln!("rolesh: using {}; `rolesh unuse` to leave", describe(&session));
@@ -35,7 +34,7 @@ pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
     let (changes, told) = match record {
         Some(r) => {
             // Only a shell that ran `use` owns its session; an inherited one belongs to its parent.
-            // TODO(ledger): if let Some(id) = env.get("ROLESH_SESSION") { Ledger::open(env).and_then(|l| l.deregister(id)).unwrap_or_else(|e| ledger::warn(&e.to_string())) }
+            // TODO(ledger): if let Some(id) = env.get("ROLESH_SESSION") && let Err(e) = Ledger::open(env).and_then(|l| l.deregister(id)) { ledger::warn(&format!("could not remove session {id} from the ledger: {e}")) }
             (r.restore(), format!("rolesh: {why}; the environment is as it was before `rolesh use`"))
         }
         // A session this shell inherited (from `rolesh shell` or a parent shell): nothing

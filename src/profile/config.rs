@@ -79,8 +79,14 @@ impl Config {
 
     pub fn parse(config_text: &str, credentials_text: &str) -> Self {
         let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
+        // botocore keeps the later of `[default]` and `[profile default]` whole; a header
+        // repeated as is adds to its section, as the SDKs do.
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
         for (section, values) in parse_ini(config_text) {
             if let Some(name) = config_section_profile(&section) {
+                if headers.insert(name.clone(), section.clone()).is_some_and(|prev| prev != section) {
+                    profiles.remove(&name);
+                }
                 merge(&mut profiles, name, values);
             }
         }
@@ -269,6 +275,15 @@ mod tests {
         assert_eq!(p.get("s3"), Some("\nmax_concurrent_requests = 10"));
         assert_eq!(p.get("empty"), Some(""));
         assert!(p.has("empty") && p.non_empty("empty").is_none());
+    }
+
+    #[test]
+    fn the_later_of_default_and_profile_default_wins_whole() {
+        let cfg = Config::parse("[default]\na = 1\nb = 2\n[profile default]\na = 3\n[default]\nc = 4\n", "");
+        let d = cfg.get("default").unwrap();
+        assert_eq!((d.get("a"), d.get("b"), d.get("c")), (None, None, Some("4")));
+        let cfg = Config::parse("[profile x]\na = 1\n[profile x]\nb = 2\n", "");
+        assert_eq!(cfg.get("x").unwrap().get("a"), Some("1"));
     }
 
     #[test]

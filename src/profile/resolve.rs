@@ -256,7 +256,7 @@ fn base_source(p: &Profile, top_level: bool) -> Result<Source, Error> {
     }
     if p.has("web_identity_token_file") {
         return Err(Error::Config(format!(
-            "profile `{}` uses web_identity_token_file, which rolesh does not support yet; use the aws CLI for it",
+            "profile `{}` uses web_identity_token_file: not supported yet; use the aws CLI for it",
             p.name
         )));
     }

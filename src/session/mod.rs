@@ -2,6 +2,7 @@
 //! tokio runtime and the STS calls. A cache hit never builds a runtime or loads SDK config.
 
 pub mod cache;
+pub mod ledger;
 pub mod mfa;
 pub mod source;
 pub mod sts;
@@ -112,12 +113,22 @@ pub fn obtain(plan: &Plan, env: &Env, opts: &Options) -> Result<Session, Error> 
     if let Some(code) = &opts.mfa_token {
         mfa::validate(code)?;
     }
-    let endpoint = sts::Endpoint::from_env(env, plan.region.as_deref());
+    // A region already in the environment is known too: the child gets it under both names
+    // (aws CLI v1 reads only AWS_DEFAULT_REGION, the SDKs prefer AWS_REGION).
+    let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
+    let endpoint = sts::Endpoint::from_env(env, region);
     let cache = if opts.no_cache { None } else { Some(Cache::open(env)?) };
     let key = cache::plan_key(plan, &endpoint, env);
-    let hit = |cache: &Cache| cache.load_fresh(&key).map(|c| session_of(plan, c));
+    let session_of = |c: Cached| Session {
+        profile: plan.profile.clone(),
+        role_arn: plan.hops.last().map(|h| h.role_arn.clone()),
+        assumed_arn: c.assumed_arn,
+        credentials: c.credentials,
+        region: region.map(String::from),
+    };
+    let hit = |cache: &Cache| cache.load_fresh(&key).map(session_of);
     let Some(cache) = cache else {
-        return fetch(plan, env, opts, &endpoint, None).map(|c| session_of(plan, c));
+        return fetch(plan, env, opts, &endpoint, None).map(session_of);
     };
     if let Some(s) = hit(&cache) {
         return Ok(s);
@@ -131,17 +142,7 @@ pub fn obtain(plan: &Plan, env: &Env, opts: &Options) -> Result<Session, Error> 
     if fresh.credentials.expiration.is_some() {
         cache.store(&key, &fresh)?;
     }
-    Ok(session_of(plan, fresh))
-}
-
-fn session_of(plan: &Plan, c: Cached) -> Session {
-    Session {
-        profile: plan.profile.clone(),
-        role_arn: plan.hops.last().map(|h| h.role_arn.clone()),
-        assumed_arn: c.assumed_arn,
-        credentials: c.credentials,
-        region: plan.region.clone(),
-    }
+    Ok(session_of(fresh))
 }
 
 /// How long an MFA session from GetSessionToken lasts: a working day, so switching between

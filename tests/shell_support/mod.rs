@@ -2,17 +2,16 @@
 //! stand-in, and interactive shells in tmux. A missing program fails the test: it is part of
 //! the test suite's requirements (see README), never a reason to skip.
 //!
-//! NOTE(merge): main's tests/support/ (moto + TestEnv + pty helper) may replace the moto
-//! and tmux parts here once it lands.
+//! moto and the venv come from the shared tests/support; each test file using this module
+//! declares `mod support;` too. Interactive shells run in tmux, whose screen capture suits
+//! prompts better than a raw pty stream.
 
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn rolesh() -> &'static str {
@@ -52,7 +51,7 @@ pub struct Output {
 /// PATH with the rolesh under test first, then the system's.
 pub fn test_path() -> String {
     let dir = Path::new(rolesh()).parent().unwrap().display().to_string();
-    format!("{dir}:{}:/usr/local/bin:/usr/bin:/bin", venv().join("bin").display())
+    format!("{dir}:/usr/local/bin:/usr/bin:/bin")
 }
 
 /// A clean environment: nothing from the developer's shell or AWS setup leaks in.
@@ -82,44 +81,6 @@ pub fn run_script(shell: &str, flags: &[&str], script: &str, env: &[(String, Str
     }
 }
 
-pub fn venv() -> PathBuf {
-    PathBuf::from(std::env::var("ROLESH_VENV").unwrap_or_else(|_| "/tmp/venvtest".into()))
-}
-
-/// One moto server (STS stand-in) for the whole test binary. It runs under a small `sh`
-/// that kills it when our stdin pipe closes, that is when the test process exits.
-pub struct Moto {
-    pub url: String,
-    _keeper: Mutex<Child>,
-}
-
-pub fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| {
-        let server = venv().join("bin/moto_server");
-        assert!(
-            server.exists(),
-            "{} is missing: set ROLESH_VENV to a venv with moto[server] and awscli",
-            server.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("sh")
-            .arg("-c")
-            .arg(r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & pid=$!; read -r _; kill "$pid""#)
-            .arg(&server)
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| spawn_err("sh", e));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start on port {port} within 60s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Moto { url: format!("http://127.0.0.1:{port}"), _keeper: Mutex::new(child) }
-    })
-}
-
 /// A home directory with AWS config for profiles `dev` and `prod` (roles assumed from static
 /// keys in `base`), and the variables that point rolesh and the aws CLI at moto.
 pub struct AwsHome {
@@ -128,18 +89,23 @@ pub struct AwsHome {
 }
 
 pub fn aws_home() -> AwsHome {
-    let moto = moto();
+    let endpoint = crate::support::Moto::get().endpoint();
+    let venv_bin = crate::support::venv().join("bin");
     let dir = tempfile::tempdir().unwrap();
     let config = "[profile base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n\
         [profile dev]\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = base\nregion = eu-west-1\n\
         [profile prod]\nrole_arn = arn:aws:iam::123456789012:role/prod\nsource_profile = base\n";
     let config_file = write_temp(dir.path(), "aws-config", config);
     let mut env = base_env(dir.path());
+    // The pinned aws CLI first.
+    for (_, v) in env.iter_mut().filter(|(k, _)| k == "PATH") {
+        *v = format!("{}:{v}", venv_bin.display());
+    }
     for (k, v) in [
         ("AWS_CONFIG_FILE", config_file.display().to_string()),
         ("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("aws-credentials").display().to_string()),
         ("ROLESH_CACHE_DIR", dir.path().join("cache").display().to_string()),
-        ("AWS_ENDPOINT_URL", moto.url.clone()),
+        ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_DEFAULT_REGION", "us-east-1".into()),
     ] {
         env.push((k.into(), v));

@@ -1,0 +1,179 @@
+use std::collections::HashSet;
+
+use chrono::{DateTime, Local, Utc};
+use serde::Serialize;
+
+use crate::cli::LsArgs;
+use crate::env::Env;
+use crate::error::Error;
+use crate::session::ledger::{Entry, Ledger};
+use crate::session::rfc3339;
+
+/// One session as `ls --json` prints it; field names and types are a documented interface.
+#[derive(Serialize)]
+struct Row<'a> {
+    id: &'a str,
+    kind: &'static str,
+    profile: &'a str,
+    role_arn: Option<&'a str>,
+    pid: u32,
+    tty: Option<&'a str>,
+    parent: Option<&'a str>,
+    started: String,
+    expires: Option<String>,
+    seconds_left: Option<i64>,
+}
+
+pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
+    let entries = Ledger::open(env)?.active()?;
+    let now = Utc::now();
+    let tree = nest(&entries);
+    if args.json {
+        let rows: Vec<Row> = tree.iter().map(|(_, e)| row(e, now)).collect();
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::State(e.to_string()))?;
+        super::print(&format!("{text}\n"))?;
+        return Ok(0);
+    }
+    if tree.is_empty() {
+        eprintln!("rolesh: no active sessions");
+        return Ok(0);
+    }
+    let header = ["ID", "KIND", "PROFILE", "ROLE", "PID", "TTY", "STARTED", "LEFT"].map(String::from);
+    let cells = tree.iter().map(|(depth, e)| {
+        [
+            format!("{}{}", "  ".repeat(*depth), e.id),
+            e.kind.as_str().to_string(),
+            e.profile.clone(),
+            e.role_arn.clone().unwrap_or_else(|| "-".into()),
+            e.pid.to_string(),
+            e.tty.clone().unwrap_or_else(|| "-".into()),
+            e.started.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string(),
+            left(e.expires, now),
+        ]
+    });
+    super::print(&table(std::iter::once(header).chain(cells)))?;
+    Ok(0)
+}
+
+fn row(e: &Entry, now: DateTime<Utc>) -> Row<'_> {
+    Row {
+        id: &e.id,
+        kind: e.kind.as_str(),
+        profile: &e.profile,
+        role_arn: e.role_arn.as_deref(),
+        pid: e.pid,
+        tty: e.tty.as_deref(),
+        parent: e.parent.as_deref(),
+        started: rfc3339(e.started),
+        expires: e.expires.map(rfc3339),
+        seconds_left: e.expires.map(|x| (x - now).num_seconds().max(0)),
+    }
+}
+
+/// Parents first, each followed by its children (depth-first, oldest first). A session whose
+/// parent has ended is shown at the top level; the visited set keeps a corrupt cycle finite.
+fn nest(entries: &[Entry]) -> Vec<(usize, &Entry)> {
+    let ids: HashSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    let mut out = Vec::with_capacity(entries.len());
+    let mut seen = HashSet::new();
+    fn visit<'a>(
+        e: &'a Entry,
+        depth: usize,
+        all: &'a [Entry],
+        seen: &mut HashSet<&'a str>,
+        out: &mut Vec<(usize, &'a Entry)>,
+    ) {
+        if !seen.insert(e.id.as_str()) {
+            return;
+        }
+        out.push((depth, e));
+        for child in all.iter().filter(|c| c.parent.as_deref() == Some(e.id.as_str())) {
+            visit(child, depth + 1, all, seen, out);
+        }
+    }
+    let is_root = |e: &&Entry| e.parent.as_deref().is_none_or(|p| !ids.contains(p));
+    for root in entries.iter().filter(is_root).chain(entries) {
+        visit(root, 0, entries, &mut seen, &mut out);
+    }
+    out
+}
+
+fn left(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    let Some(x) = expires else { return "-".into() };
+    match (x - now).num_seconds() {
+        s if s <= 0 => "expired".into(),
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+fn table(lines: impl Iterator<Item = [String; 8]>) -> String {
+    let lines: Vec<[String; 8]> = lines.collect();
+    let mut widths = [0usize; 8];
+    for line in &lines {
+        for (w, v) in widths.iter_mut().zip(line) {
+            *w = (*w).max(v.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for line in &lines {
+        let padded: Vec<String> = line.iter().zip(widths).map(|(v, w)| format!("{v:w$}")).collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::ledger::Kind;
+
+    fn entry(id: &str, parent: Option<&str>, secs: i64) -> Entry {
+        Entry {
+            id: id.into(),
+            kind: Kind::Exec,
+            profile: "dev".into(),
+            role_arn: None,
+            pid: 1,
+            pid_start: None,
+            tty: None,
+            parent: parent.map(String::from),
+            started: DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap(),
+            expires: None,
+        }
+    }
+
+    #[test]
+    fn children_follow_their_parents_one_level_deeper() {
+        let entries = [
+            entry("a", None, 0),
+            entry("b", None, 1),
+            entry("a1", Some("a"), 2),
+            entry("a1x", Some("a1"), 3),
+            entry("orphan", Some("gone"), 4),
+            entry("b1", Some("b"), 5),
+        ];
+        let shown: Vec<(usize, &str)> = nest(&entries).into_iter().map(|(d, e)| (d, e.id.as_str())).collect();
+        assert_eq!(shown, [(0, "a"), (1, "a1"), (2, "a1x"), (0, "b"), (1, "b1"), (0, "orphan")]);
+    }
+
+    #[test]
+    fn a_parent_cycle_from_a_damaged_file_still_shows_every_session_once() {
+        let entries = [entry("x", Some("y"), 0), entry("y", Some("x"), 1)];
+        let shown: Vec<&str> = nest(&entries).into_iter().map(|(_, e)| e.id.as_str()).collect();
+        assert_eq!(shown, ["x", "y"]);
+    }
+
+    #[test]
+    fn time_left_reads_in_hours_and_minutes() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let at = |s| Some(now + chrono::Duration::seconds(s));
+        assert_eq!(left(None, now), "-");
+        assert_eq!(left(at(-5), now), "expired");
+        assert_eq!(left(at(42), now), "42s");
+        assert_eq!(left(at(59 * 60 + 59), now), "59m");
+        assert_eq!(left(at(3600 + 2 * 60), now), "1h02m");
+    }
+}

@@ -1,0 +1,675 @@
+//! The ledger of active sessions: one JSON file (`sessions.json`, 0600 in a 0700 dir) under
+//! the platform state dir, read by `rolesh ls` and changed by `exec`, `shell`, `use` and
+//! `unuse`.
+//!
+//! Every change takes an exclusive lock on `sessions.lock` (a separate file, so the lock
+//! survives the rename), re-reads, prunes entries whose process is gone, changes, and writes
+//! through a temp file + fsync + rename; readers take no lock and see the old or the new file,
+//! never half of one. The kernel drops the lock when its holder dies, so a killed rolesh
+//! blocks nobody. A file rolesh cannot read (garbage, empty, truncated, another format) is
+//! moved aside with a one-line warning and the ledger starts afresh: it only describes
+//! processes, so losing it costs a listing, never a session.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Session;
+use crate::env::Env;
+use crate::error::Error;
+use crate::fsutil;
+
+/// The version of `sessions.json`; a file with any other is moved aside, not guessed at.
+pub const FORMAT: u32 = 1;
+const FILE: &str = "sessions.json";
+const LOCK_FILE: &str = "sessions.lock";
+/// Ledger changes take milliseconds; waiting longer than this means something is stuck, and
+/// `exec` must not hang on bookkeeping.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// `rolesh exec`: the pid is rolesh's own, which waits for the command.
+    Exec,
+    /// `rolesh shell`: the pid is the subshell's.
+    Shell,
+    /// `rolesh use`: the pid is the interactive shell's (rolesh's parent, via the hook).
+    Use,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Exec => "exec",
+            Kind::Shell => "shell",
+            Kind::Use => "use",
+        }
+    }
+}
+
+/// One active session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The `ROLESH_SESSION` value of the session.
+    pub id: String,
+    pub kind: Kind,
+    pub profile: String,
+    pub role_arn: Option<String>,
+    /// The process whose life is the session's life.
+    pub pid: u32,
+    /// When `pid` started (Linux: field 22 of /proc/PID/stat), so a recycled pid is not
+    /// mistaken for the session's process. `None` where the platform does not tell.
+    pub pid_start: Option<u64>,
+    /// The terminal of that process (`pts/3`), where known.
+    pub tty: Option<String>,
+    /// The session this one was started from (the caller's `ROLESH_SESSION`).
+    pub parent: Option<String>,
+    pub started: DateTime<Utc>,
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl Entry {
+    /// An entry for `session` living as long as process `pid`, started now. Reads the
+    /// process's start time and terminal, and takes the parent from `env`'s `ROLESH_SESSION`.
+    pub fn new(id: &str, kind: Kind, session: &Session, pid: u32, env: &Env) -> Entry {
+        Entry {
+            id: id.to_string(),
+            kind,
+            profile: session.profile.clone(),
+            role_arn: session.role_arn.clone(),
+            pid,
+            pid_start: process::start_time(pid),
+            tty: process::tty(pid),
+            parent: env.get("ROLESH_SESSION").filter(|p| *p != id).map(String::from),
+            started: Utc::now(),
+            expires: session.credentials.expiration,
+        }
+    }
+
+    /// Whether the session's process still runs (and is the same process, not a pid reuse).
+    pub fn is_alive(&self) -> bool {
+        process::alive(self.pid, self.pid_start)
+    }
+}
+
+/// The pid of rolesh's parent: the interactive shell when rolesh runs from a shell hook.
+pub fn parent_pid() -> Option<u32> {
+    #[cfg(unix)]
+    return Some(std::os::unix::process::parent_id());
+    #[cfg(not(unix))]
+    None
+}
+
+#[derive(Serialize, Deserialize)]
+struct State {
+    format: u32,
+    sessions: Vec<Entry>,
+}
+
+/// Only the version, read first so that a file of another format is recognised as such.
+#[derive(Deserialize)]
+struct Header {
+    format: u32,
+}
+
+enum Read {
+    Missing,
+    Good(Vec<Entry>),
+    /// Read, but not understood: safe to move aside.
+    Corrupt(String),
+    /// Not readable at all (permissions, a directory in its place): moving it aside could
+    /// lose a good file, so this is an error.
+    Failed(std::io::Error),
+}
+
+pub struct Ledger {
+    dir: PathBuf,
+    lock_timeout: Duration,
+}
+
+impl Ledger {
+    /// `ROLESH_STATE_DIR`, else the platform state dir: `$XDG_STATE_HOME/rolesh` (default
+    /// `~/.local/state/rolesh`) on Linux, the local data dir where there is no state dir.
+    pub fn open(env: &Env) -> Result<Ledger, Error> {
+        if let Some(d) = env.get("ROLESH_STATE_DIR") {
+            return Ok(Ledger::at(d));
+        }
+        // The same rule `directories` applies, but read from `env` rather than the process.
+        #[cfg(all(unix, not(target_os = "macos")))]
+        if let Some(d) = env.get("XDG_STATE_HOME").map(Path::new).filter(|d| d.is_absolute()) {
+            return Ok(Ledger::at(d.join("rolesh")));
+        }
+        let dirs = crate::paths::project_dirs()?;
+        Ok(Ledger::at(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir())))
+    }
+
+    pub fn at(dir: impl Into<PathBuf>) -> Ledger {
+        Ledger { dir: dir.into(), lock_timeout: LOCK_TIMEOUT }
+    }
+
+    pub fn with_lock_timeout(self, lock_timeout: Duration) -> Ledger {
+        Ledger { lock_timeout, ..self }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE)
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(LOCK_FILE)
+    }
+
+    /// Adds `entry`, replacing any entry with the same id.
+    ///
+    /// A `use` whose parent is a `use` of the same shell process switches that shell's session
+    /// rather than nesting in it: the parent entry goes and the new one takes its parent.
+    pub fn register(&self, mut entry: Entry) -> Result<(), Error> {
+        self.change(|entries| {
+            let switched = entries.iter().position(|e| {
+                entry.kind == Kind::Use
+                    && e.kind == Kind::Use
+                    && entry.parent.as_deref() == Some(e.id.as_str())
+                    && (e.pid, e.pid_start) == (entry.pid, entry.pid_start)
+            });
+            if let Some(i) = switched {
+                entry.parent = entries.remove(i).parent;
+            }
+            entries.retain(|e| e.id != entry.id);
+            entries.push(entry);
+        })
+    }
+
+    /// Removes the entry `id`; an id that is not there is not an error.
+    pub fn deregister(&self, id: &str) -> Result<(), Error> {
+        self.change(|entries| entries.retain(|e| e.id != id))
+    }
+
+    /// The sessions whose process still runs, oldest first.
+    pub fn active(&self) -> Result<Vec<Entry>, Error> {
+        let path = self.path();
+        let mut entries = match read(&path) {
+            Read::Missing => vec![],
+            Read::Good(entries) => entries,
+            Read::Failed(e) => return Err(Error::state("read", &path, e)),
+            // Moving the file aside needs the lock: without it, a writer might just have
+            // replaced the bad file with a good one, which we would then throw away.
+            Read::Corrupt(_) => {
+                let _lock = self.lock()?;
+                self.load_or_set_aside()?
+            }
+        };
+        entries.retain(Entry::is_alive);
+        entries.sort_by(|a, b| a.started.cmp(&b.started).then_with(|| a.id.cmp(&b.id)));
+        Ok(entries)
+    }
+
+    fn lock(&self) -> Result<fs::File, Error> {
+        fsutil::private_dir(&self.dir).map_err(|e| Error::state("create the state directory", &self.dir, e))?;
+        let path = self.lock_path();
+        fsutil::lock(&path, self.lock_timeout).map_err(|e| Error::state("lock", &path, e))
+    }
+
+    fn change(&self, f: impl FnOnce(&mut Vec<Entry>)) -> Result<(), Error> {
+        let _lock = self.lock()?;
+        self.remove_stale_temp_files();
+        let mut entries = self.load_or_set_aside()?;
+        entries.retain(Entry::is_alive);
+        f(&mut entries);
+        let state = State { format: FORMAT, sessions: entries };
+        let mut bytes = serde_json::to_vec_pretty(&state)
+            .map_err(|e| Error::State(format!("could not encode the session ledger: {e}")))?;
+        bytes.push(b'\n');
+        let path = self.path();
+        fsutil::write_atomic(&path, &bytes, 0o600).map_err(|e| Error::state("write", &path, e))
+    }
+
+    /// The entries on disk; a file that does not parse is renamed out of the way. Call with
+    /// the lock held.
+    fn load_or_set_aside(&self) -> Result<Vec<Entry>, Error> {
+        let path = self.path();
+        Ok(match read(&path) {
+            Read::Missing => vec![],
+            Read::Good(entries) => entries,
+            Read::Failed(e) => return Err(Error::state("read", &path, e)),
+            Read::Corrupt(why) => {
+                let stamp = Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
+                let aside = self.dir.join(format!("{FILE}.corrupt-{stamp}"));
+                match fs::rename(&path, &aside) {
+                    Ok(()) => warn(&format!(
+                        "the session ledger {} could not be read ({why}); moved it to {} and started a new one",
+                        path.display(),
+                        aside.display()
+                    )),
+                    Err(e) => warn(&format!(
+                        "the session ledger {} could not be read ({why}) nor moved aside ({e}); starting a new one",
+                        path.display()
+                    )),
+                }
+                vec![]
+            }
+        })
+    }
+
+    /// A writer killed between creating its temp file and renaming it leaves the temp file
+    /// behind; with the lock held, no live writer owns one.
+    fn remove_stale_temp_files(&self) {
+        let Ok(dir) = fs::read_dir(&self.dir) else { return };
+        let prefix = format!(".{FILE}.");
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+fn read(path: &Path) -> Read {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Missing,
+        Err(e) => return Read::Failed(e),
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Read::Corrupt("it is empty".into());
+    }
+    match serde_json::from_slice::<Header>(&bytes) {
+        Ok(h) if h.format != FORMAT => return Read::Corrupt(format!("format {} is not {FORMAT}", h.format)),
+        Ok(_) => {}
+        Err(e) => return Read::Corrupt(e.to_string()),
+    }
+    match serde_json::from_slice::<State>(&bytes) {
+        Ok(state) => Read::Good(state.sessions),
+        Err(e) => Read::Corrupt(e.to_string()),
+    }
+}
+
+/// Ledger trouble never stops a command: it is reported on one line and the command goes on.
+pub fn warn(message: &str) {
+    eprintln!("rolesh: warning: {}", message.replace(['\n', '\r'], " "));
+}
+
+/// A registration that lasts as long as this value: dropping it deregisters.
+pub struct Registration {
+    ledger: Ledger,
+    id: String,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Err(e) = self.ledger.deregister(&self.id) {
+            warn(&format!("could not remove session {} from the ledger: {e}", self.id));
+        }
+    }
+}
+
+/// Registers `entry` until the returned value is dropped. On failure it warns and returns
+/// `None`: the session runs anyway, it is only missing from `rolesh ls`.
+pub fn track(env: &Env, entry: Entry) -> Option<Registration> {
+    let id = entry.id.clone();
+    let result = Ledger::open(env).and_then(|ledger| ledger.register(entry).map(|()| ledger));
+    match result {
+        Ok(ledger) => Some(Registration { ledger, id }),
+        Err(e) => {
+            warn(&format!("session {id} is not in the ledger: {e}"));
+            None
+        }
+    }
+}
+
+/// Is a process still the one we recorded?
+pub mod process {
+    /// Linux: field 22 of /proc/PID/stat, the start time in clock ticks since boot.
+    #[cfg(target_os = "linux")]
+    pub fn start_time(pid: u32) -> Option<u64> {
+        stat(pid).map(|(_, start)| start)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn start_time(_pid: u32) -> Option<u64> {
+        None
+    }
+
+    /// The state letter (field 3) and start time (field 22) of /proc/PID/stat.
+    #[cfg(target_os = "linux")]
+    fn stat(pid: u32) -> Option<(char, u64)> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Field 2 is the command name in parentheses and may itself hold spaces and ')'.
+        let rest = &text[text.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let state = fields.first()?.chars().next()?;
+        Some((state, fields.get(22 - 3)?.parse().ok()?))
+    }
+
+    /// Whether `pid` runs; when `start` is known, whether it is still the process that
+    /// started then.
+    pub fn alive(pid: u32, start: Option<u64>) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Some(start) = start {
+            // A zombie has finished; its session with it.
+            return stat(pid).is_some_and(|(state, s)| s == start && !matches!(state, 'Z' | 'X'));
+        }
+        let _ = start;
+        exists(pid)
+    }
+
+    #[cfg(unix)]
+    fn exists(pid: u32) -> bool {
+        let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+        if pid <= 0 {
+            return false;
+        }
+        // SAFETY: signal 0 only checks that the process exists and may be signalled.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+
+    #[cfg(windows)]
+    fn exists(pid: u32) -> bool {
+        use windows_sys::Win32::Foundation::{CloseHandle, STILL_ACTIVE};
+        use windows_sys::Win32::System::Threading::{
+            GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+        };
+        // SAFETY: the handle is checked for null and closed before returning.
+        unsafe {
+            let handle = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+            if handle.is_null() {
+                return false;
+            }
+            let mut code = 0u32;
+            let ok = GetExitCodeProcess(handle, &mut code) != 0;
+            CloseHandle(handle);
+            ok && code == STILL_ACTIVE as u32
+        }
+    }
+
+    /// The terminal on the process's stdin, stdout or stderr, as `ps` shows it (`pts/3`).
+    #[cfg(target_os = "linux")]
+    pub fn tty(pid: u32) -> Option<String> {
+        (0..3).find_map(|fd| {
+            let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
+            let name = target.to_str()?.strip_prefix("/dev/")?;
+            (name.starts_with("pts/") || (name.starts_with("tty") && name != "tty")).then(|| name.to_string())
+        })
+    }
+
+    /// Without /proc only our own terminal is known.
+    #[cfg(all(unix, not(target_os = "linux")))]
+    pub fn tty(pid: u32) -> Option<String> {
+        if pid != std::process::id() {
+            return None;
+        }
+        (0..3).find_map(|fd| {
+            // SAFETY: ttyname returns null or a NUL-terminated string we copy at once.
+            let name = unsafe {
+                let p = libc::ttyname(fd);
+                if p.is_null() {
+                    return None;
+                }
+                std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+            };
+            Some(name.strip_prefix("/dev/").unwrap_or(&name).to_string())
+        })
+    }
+
+    #[cfg(windows)]
+    pub fn tty(_pid: u32) -> Option<String> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, pid: u32) -> Entry {
+        Entry {
+            id: id.into(),
+            kind: Kind::Exec,
+            profile: "dev".into(),
+            role_arn: Some("arn:aws:iam::123456789012:role/dev".into()),
+            pid,
+            pid_start: process::start_time(pid),
+            tty: None,
+            parent: None,
+            started: Utc::now(),
+            expires: None,
+        }
+    }
+
+    fn me() -> u32 {
+        std::process::id()
+    }
+
+    /// The pid of a process that has exited and been reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    fn ids(entries: &[Entry]) -> Vec<&str> {
+        entries.iter().map(|e| e.id.as_str()).collect()
+    }
+
+    fn corrupt_files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("sessions.json.corrupt-"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_registered_session_is_active_until_it_is_deregistered() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path().join("state"));
+        assert!(ledger.active().unwrap().is_empty(), "a missing file is an empty ledger");
+        ledger.register(entry("a", me())).unwrap();
+        ledger.register(entry("b", me())).unwrap();
+        assert_eq!(ids(&ledger.active().unwrap()), ["a", "b"]);
+        ledger.deregister("a").unwrap();
+        ledger.deregister("not-there").unwrap();
+        assert_eq!(ids(&ledger.active().unwrap()), ["b"]);
+    }
+
+    #[test]
+    fn registering_an_id_again_replaces_its_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path());
+        ledger.register(entry("a", me())).unwrap();
+        ledger.register(Entry { profile: "prod".into(), ..entry("a", me()) }).unwrap();
+        let active = ledger.active().unwrap();
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].profile, "prod");
+    }
+
+    #[test]
+    fn a_second_use_in_the_same_shell_replaces_the_first_instead_of_nesting_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path());
+        let use_ = |id: &str, parent: Option<&str>| Entry {
+            kind: Kind::Use,
+            parent: parent.map(String::from),
+            ..entry(id, me())
+        };
+        ledger.register(entry("outer-exec", me())).unwrap();
+        ledger.register(use_("dev", Some("outer-exec"))).unwrap();
+        ledger.register(use_("prod", Some("dev"))).unwrap();
+        let active = ledger.active().unwrap();
+        assert_eq!(ids(&active), ["outer-exec", "prod"]);
+        assert_eq!(active[1].parent.as_deref(), Some("outer-exec"), "prod takes dev's place");
+        // Under a session of another kind, even of the same process, a use nests.
+        ledger.register(Entry { kind: Kind::Shell, ..entry("sub", me()) }).unwrap();
+        ledger.register(use_("in-sub", Some("sub"))).unwrap();
+        let active = ledger.active().unwrap();
+        assert_eq!(ids(&active), ["outer-exec", "prod", "sub", "in-sub"]);
+        assert_eq!(active[3].parent.as_deref(), Some("sub"));
+    }
+
+    #[test]
+    fn a_session_whose_process_is_gone_is_ignored_on_read_and_pruned_on_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path());
+        let dead = dead_pid();
+        ledger.register(entry("dead", dead)).unwrap();
+        ledger.register(entry("alive", me())).unwrap();
+        assert_eq!(ids(&ledger.active().unwrap()), ["alive"]);
+        ledger.deregister("alive").unwrap();
+        let on_disk: State = serde_json::from_slice(&fs::read(ledger.path()).unwrap()).unwrap();
+        assert!(on_disk.sessions.is_empty(), "the dead entry was pruned from the file");
+    }
+
+    #[test]
+    fn a_session_without_a_start_time_falls_back_to_a_liveness_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path());
+        ledger.register(Entry { pid_start: None, ..entry("alive", me()) }).unwrap();
+        ledger.register(Entry { pid_start: None, ..entry("dead", dead_pid()) }).unwrap();
+        assert_eq!(ids(&ledger.active().unwrap()), ["alive"]);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_live_pid_with_another_start_time_is_a_reused_pid_and_counts_as_dead() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path());
+        let start = process::start_time(me()).expect("/proc gives our start time");
+        ledger.register(Entry { pid_start: Some(start + 1), ..entry("reused", me()) }).unwrap();
+        ledger.register(Entry { pid_start: Some(start), ..entry("same", me()) }).unwrap();
+        assert_eq!(ids(&ledger.active().unwrap()), ["same"]);
+    }
+
+    #[test]
+    fn an_unreadable_ledger_is_moved_aside_and_rolesh_goes_on() {
+        let cases: [(&str, &[u8]); 7] = [
+            ("garbage", b"\x00\xffnot json at all"),
+            ("empty", b""),
+            ("whitespace", b"  \n"),
+            ("truncated", br#"{"format":1,"sessions":[{"id":"a","kind":"exec","prof"#),
+            ("unknown version", br#"{"format":2,"sessions":[],"hosts":{}}"#),
+            ("older format without a version", br#"[{"id":"a","pid":1}]"#),
+            ("wrong field types", br#"{"format":1,"sessions":[{"id":7}]}"#),
+        ];
+        for (what, bytes) in cases {
+            for via_write in [false, true] {
+                let dir = tempfile::tempdir().unwrap();
+                let ledger = Ledger::at(dir.path());
+                fs::write(ledger.path(), bytes).unwrap();
+                if via_write {
+                    ledger.register(entry("new", me())).unwrap();
+                    assert_eq!(ids(&ledger.active().unwrap()), ["new"], "{what}");
+                } else {
+                    assert!(ledger.active().unwrap().is_empty(), "{what}");
+                    assert!(!ledger.path().exists(), "{what}: the bad file is out of the way");
+                }
+                let aside = corrupt_files(dir.path());
+                assert_eq!(aside.len(), 1, "{what}: {aside:?}");
+                assert_eq!(fs::read(dir.path().join(&aside[0])).unwrap(), bytes, "{what}: kept for inspection");
+            }
+        }
+    }
+
+    #[test]
+    fn a_ledger_that_cannot_be_read_at_all_is_an_error_and_left_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path());
+        fs::create_dir(ledger.path()).unwrap();
+        for err in [ledger.active().unwrap_err(), ledger.register(entry("a", me())).unwrap_err()] {
+            assert!(err.to_string().starts_with("could not read "), "{err}");
+            assert!(err.to_string().contains("sessions.json"), "{err}");
+        }
+        assert!(ledger.path().is_dir());
+        assert!(corrupt_files(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_held_lock_makes_a_change_fail_quickly_with_an_error_naming_the_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path()).with_lock_timeout(Duration::from_millis(50));
+        let _held = fsutil::lock(&ledger.lock_path(), Duration::from_secs(1)).unwrap();
+        let err = ledger.register(entry("a", me())).unwrap_err();
+        assert!(matches!(err, Error::State(_)));
+        assert_eq!(err.exit_code(), 7);
+        assert!(err.to_string().contains(&ledger.lock_path().display().to_string()), "{err}");
+        // Reading a good file needs no lock.
+        drop(_held);
+        ledger.register(entry("a", me())).unwrap();
+        let _held = fsutil::lock(&ledger.lock_path(), Duration::from_secs(1)).unwrap();
+        assert_eq!(ids(&ledger.active().unwrap()), ["a"]);
+    }
+
+    #[test]
+    fn a_temp_file_left_by_a_killed_writer_is_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path());
+        let stale = dir.path().join(".sessions.json.4242.17.tmp");
+        fs::write(&stale, b"{\"format\":1,\"sess").unwrap();
+        ledger.register(entry("a", me())).unwrap();
+        assert!(!stale.exists());
+        assert_eq!(ids(&ledger.active().unwrap()), ["a"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_0600_in_a_0700_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::at(dir.path().join("rolesh"));
+        ledger.register(entry("a", me())).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("rolesh")), 0o700);
+        assert_eq!(mode(&ledger.path()), 0o600);
+        assert_eq!(mode(&ledger.lock_path()), 0o600);
+    }
+
+    #[test]
+    fn the_state_dir_comes_from_rolesh_state_dir_then_xdg_state_home() {
+        let both = Env::from_pairs([("ROLESH_STATE_DIR", "/r"), ("XDG_STATE_HOME", "/x")]);
+        assert_eq!(Ledger::open(&both).unwrap().path(), Path::new("/r/sessions.json"));
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            let xdg = Env::from_pairs([("XDG_STATE_HOME", "/x")]);
+            assert_eq!(Ledger::open(&xdg).unwrap().path(), Path::new("/x/rolesh/sessions.json"));
+            assert_eq!(Ledger::open(&xdg).unwrap().lock_path(), Path::new("/x/rolesh/sessions.lock"));
+        }
+    }
+
+    #[test]
+    fn a_new_entry_records_its_parent_session_and_its_process_start() {
+        let session = Session {
+            profile: "dev".into(),
+            role_arn: Some("arn:aws:iam::123456789012:role/dev".into()),
+            assumed_arn: None,
+            credentials: crate::session::Credentials {
+                access_key_id: "ASIA".into(),
+                secret_access_key: crate::session::Secret::new("s"),
+                session_token: None,
+                expiration: DateTime::from_timestamp(1_800_000_000, 0),
+            },
+            region: None,
+        };
+        let env = Env::from_pairs([("ROLESH_SESSION", "outer")]);
+        let e = Entry::new("inner", Kind::Shell, &session, me(), &env);
+        assert_eq!(e.parent.as_deref(), Some("outer"));
+        assert_eq!(e.expires, DateTime::from_timestamp(1_800_000_000, 0));
+        assert_eq!(e.role_arn, session.role_arn);
+        assert!(e.is_alive());
+        #[cfg(target_os = "linux")]
+        assert!(e.pid_start.is_some());
+        let top = Entry::new("top", Kind::Exec, &session, me(), &Env::default());
+        assert_eq!(top.parent, None);
+    }
+}

@@ -1,0 +1,961 @@
+//! `rolesh exec`: the child's environment, argv and exit status; profile chains; MFA; the
+//! cache; and the errors, against moto and against the scripted STS stand-in.
+#![cfg(unix)]
+
+mod support;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use support::fixtures::{MFA_SERIAL, USER_KEY, USER_SECRET, child_env, exec_env, role_arn, user_credentials, user_env};
+use support::process::{DEADLINE, process_exists};
+use support::{Rule, StandIn, StsError, TestEnv};
+
+const ROLE: &str = "arn:aws:iam::111111111111:role/deployer";
+
+/// `[profile deployer]`, assumed from `user`'s static keys.
+fn deployer(stand_in: &StandIn, extra: &str) -> TestEnv {
+    let env = user_env(stand_in);
+    env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\nsource_profile = user\n{extra}"));
+    env
+}
+
+// --- The child, as the real aws CLI sees it (moto) -------------------------------------
+
+#[test]
+fn the_child_is_the_assumed_role_according_to_the_real_aws_cli() {
+    let env = TestEnv::moto();
+    env.credentials(&user_credentials());
+    env.config(
+        "[profile deployer]
+         role_arn = arn:aws:iam::123456789012:role/deployer
+         source_profile = user
+         region = eu-west-1",
+    );
+    let outcome = env.run(["exec", "deployer", "--", "aws", "sts", "get-caller-identity", "--output", "json"]);
+    outcome.assert_ok();
+    let identity: serde_json::Value = serde_json::from_slice(&outcome.stdout).expect("aws printed JSON");
+    assert_eq!(identity["Arn"], "arn:aws:sts::123456789012:assumed-role/deployer/rolesh-tester");
+    assert_eq!(identity["Account"], "123456789012");
+}
+
+#[test]
+fn a_role_in_another_account_is_assumed_there_according_to_moto() {
+    let env = TestEnv::moto();
+    env.credentials(&user_credentials());
+    env.config(
+        "[profile other]
+         role_arn = arn:aws:iam::210987654321:role/auditor
+         source_profile = user
+         role_session_name = audit-42
+         region = eu-west-1",
+    );
+    let outcome = env.run(["exec", "other", "--", "aws", "sts", "get-caller-identity", "--output", "json"]);
+    outcome.assert_ok();
+    let identity: serde_json::Value = serde_json::from_slice(&outcome.stdout).expect("aws printed JSON");
+    assert_eq!(identity["Arn"], "arn:aws:sts::210987654321:assumed-role/auditor/audit-42");
+}
+
+// --- The child's environment --------------------------------------------------------------
+
+#[test]
+fn the_child_gets_the_session_and_loses_the_profile_variables() {
+    let stand_in = StandIn::start();
+    let mut env = deployer(&stand_in, "region = eu-west-1\n");
+    env.unset("AWS_REGION")
+        .set("AWS_PROFILE", "user")
+        .set("AWS_DEFAULT_PROFILE", "user")
+        .set("AWS_ACCESS_KEY_ID", "AKIASTALE00000000000")
+        .set("AWS_SECRET_ACCESS_KEY", "stale-secret")
+        .set("AWS_SESSION_TOKEN", "stale-token")
+        .set("AWS_SECURITY_TOKEN", "stale-token")
+        .set("KEEP_ME", "kept");
+    let vars = child_env(&env.run(exec_env("deployer", &[])));
+
+    let issued = &stand_in.issued()[0];
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], issued.access_key_id);
+    assert_eq!(vars["AWS_SECRET_ACCESS_KEY"], issued.secret_access_key);
+    assert_eq!(vars["AWS_SESSION_TOKEN"], issued.session_token);
+    assert_eq!(vars["AWS_REGION"], "eu-west-1");
+    assert_eq!(vars["AWS_DEFAULT_REGION"], "eu-west-1");
+    assert_eq!(vars["ROLESH_PROFILE"], "deployer");
+    assert!(!vars["ROLESH_SESSION"].is_empty());
+    assert_eq!(vars["KEEP_ME"], "kept");
+    assert!(!vars.contains_key("AWS_PROFILE"), "{vars:?}");
+    assert!(!vars.contains_key("AWS_DEFAULT_PROFILE"), "{vars:?}");
+    assert!(!vars.contains_key("AWS_SECURITY_TOKEN"), "{vars:?}");
+
+    let expiration = &vars["AWS_CREDENTIAL_EXPIRATION"];
+    assert!(expiration.ends_with('Z'), "not RFC 3339 UTC: {expiration}");
+    let parsed: DateTime<Utc> = expiration.parse().expect("AWS_CREDENTIAL_EXPIRATION is RFC 3339");
+    assert_eq!(parsed.timestamp(), issued.expiration.timestamp());
+    assert_eq!(vars["ROLESH_EXPIRES"], issued.expiration.timestamp().to_string());
+}
+
+#[test]
+fn an_inherited_region_is_given_to_the_child_under_both_names() {
+    let stand_in = StandIn::start();
+    // No region in the profile: the environment's AWS_REGION (us-east-1) is the one known,
+    // and the aws CLI v1 reads only AWS_DEFAULT_REGION.
+    let env = deployer(&stand_in, "");
+    let vars = child_env(&env.run(exec_env("deployer", &[])));
+    assert_eq!(vars["AWS_REGION"], "us-east-1");
+    assert_eq!(vars.get("AWS_DEFAULT_REGION").map(String::as_str), Some("us-east-1"), "{vars:?}");
+}
+
+#[test]
+fn region_flag_wins_over_the_profiles_region() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "region = eu-west-1\n");
+    let vars = child_env(&env.run(exec_env("deployer", &["--region", "ap-south-1"])));
+    assert_eq!(vars["AWS_REGION"], "ap-south-1");
+    assert_eq!(vars["AWS_DEFAULT_REGION"], "ap-south-1");
+}
+
+#[test]
+fn stdout_is_the_childs_alone_and_a_quiet_success_prints_nothing_else() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(["exec", "deployer", "--", "printf", "only this"]);
+    outcome.assert_ok();
+    assert_eq!(outcome.stdout(), "only this");
+    assert_eq!(outcome.stderr, "", "rolesh said something on a plain success");
+}
+
+#[test]
+fn arguments_reach_the_child_byte_for_byte() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let awkward: Vec<&OsStr> = vec![
+        OsStr::new(""),
+        OsStr::new(" two  spaces "),
+        OsStr::new("quote'double\"back\\slash"),
+        OsStr::new("$HOME `id` $(id) *"),
+        OsStr::new("--"),
+        OsStr::new("--no-cache"),
+        OsStr::new("-e"),
+        OsStr::new("line\nbreak\ttab"),
+        OsStr::new("ünïcödé ✓"),
+        OsStr::from_bytes(b"not utf-8: \xff\xfe\x80"),
+    ];
+    let mut args: Vec<&OsStr> =
+        ["exec", "deployer", "--", "sh", "-c", "printf '%s\\0' \"$@\"", "sh"].into_iter().map(OsStr::new).collect();
+    args.extend(&awkward);
+    let outcome = env.run(args);
+    outcome.assert_ok();
+    let mut expected = Vec::new();
+    for arg in &awkward {
+        expected.extend_from_slice(arg.as_bytes());
+        expected.push(0);
+    }
+    assert_eq!(outcome.stdout, expected);
+}
+
+// --- Exit status and signals -------------------------------------------------------------
+
+#[test]
+fn the_exit_status_is_the_childs() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    for code in [0, 1, 42, 255] {
+        let outcome = env.run(["exec", "deployer", "--", "sh", "-c", &format!("exit {code}")]);
+        assert_eq!(outcome.status.code(), Some(code), "{outcome}");
+    }
+    assert_eq!(stand_in.count("AssumeRole"), 1, "the session should come from the cache after the first run");
+}
+
+#[test]
+fn a_child_killed_by_a_signal_gives_128_plus_the_signal() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    for (signal, code) in [("TERM", 143), ("KILL", 137), ("USR1", 138)] {
+        let outcome = env.run(["exec", "deployer", "--", "sh", "-c", &format!("kill -{signal} $$")]);
+        assert_eq!(outcome.status.code(), Some(code), "{outcome}");
+    }
+}
+
+#[test]
+fn a_missing_command_exits_127_and_names_it() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(["exec", "deployer", "--", "no-such-command-rolesh-test"]);
+    outcome.assert_error(127);
+    assert!(outcome.error_line().contains("no-such-command-rolesh-test"), "{outcome}");
+}
+
+#[test]
+fn no_command_is_a_usage_error() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    for args in [&["exec", "deployer"][..], &["exec", "deployer", "--"]] {
+        let outcome = env.run(args);
+        assert_eq!(outcome.status.code(), Some(2), "{outcome}");
+    }
+    assert!(stand_in.requests().is_empty());
+}
+
+#[test]
+fn a_file_that_is_not_executable_exits_126() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let script = env.root().join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let outcome = env.run([OsStr::new("exec"), OsStr::new("deployer"), OsStr::new("--"), script.as_os_str()]);
+    outcome.assert_error(126);
+}
+
+/// A child that reports its pid, then waits for a signal it handles by exiting with `code`.
+fn waiting_child(signal: &str, code: u8) -> String {
+    format!("trap 'kill $! 2>/dev/null; exit {code}' {signal}; echo \"ready $$\"; sleep 30 & wait")
+}
+
+fn child_pid(stdout: &str) -> i32 {
+    stdout.trim().strip_prefix("ready ").and_then(|p| p.parse().ok()).expect("the child printed its pid")
+}
+
+#[test]
+fn term_sent_to_rolesh_reaches_the_child_and_rolesh_waits_for_it() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let running = env.spawn(["exec", "deployer", "--", "sh", "-c", &waiting_child("TERM", 7)]);
+    let pid = child_pid(&running.expect_stdout("\n", DEADLINE));
+    running.signal(libc::SIGTERM);
+    let outcome = running.wait(DEADLINE);
+    assert_eq!(outcome.status.code(), Some(7), "the child's TERM handler did not decide the status:\n{outcome}");
+    assert!(!process_exists(pid), "the child (pid {pid}) outlived rolesh");
+}
+
+#[test]
+fn ctrl_c_on_the_terminal_ends_the_child_not_rolesh() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let running = env.spawn(["exec", "deployer", "--", "sh", "-c", &waiting_child("INT", 3)]);
+    let pid = child_pid(&running.expect_stdout("\n", DEADLINE));
+    // A terminal sends ^C to the whole foreground process group: rolesh and the child.
+    running.signal_group(libc::SIGINT);
+    let outcome = running.wait(DEADLINE);
+    assert_eq!(outcome.status.code(), Some(3), "rolesh did not wait for the child's own ^C handling:\n{outcome}");
+    assert!(!process_exists(pid), "the child (pid {pid}) outlived rolesh");
+}
+
+// --- Chains -------------------------------------------------------------------------------
+
+#[test]
+fn each_hop_of_a_chain_is_signed_by_the_previous_hops_keys() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config(&format!(
+        "[profile hop1]
+         role_arn = {}
+         source_profile = user
+         [profile hop2]
+         role_arn = {}
+         source_profile = hop1
+         [profile hop3]
+         role_arn = {}
+         source_profile = hop2",
+        role_arn("111111111111", "one"),
+        role_arn("222222222222", "two"),
+        role_arn("333333333333", "three"),
+    ));
+    let vars = child_env(&env.run(exec_env("hop3", &[])));
+
+    let calls = stand_in.calls("AssumeRole");
+    let issued = stand_in.issued();
+    let arns: Vec<_> = calls.iter().map(|c| c.param("RoleArn").unwrap()).collect();
+    assert_eq!(
+        arns,
+        [role_arn("111111111111", "one"), role_arn("222222222222", "two"), role_arn("333333333333", "three")]
+    );
+    let signers: Vec<_> = calls.iter().map(|c| c.signer()).collect();
+    assert_eq!(signers, [USER_KEY, &issued[0].access_key_id, &issued[1].access_key_id]);
+    assert_eq!(calls[0].security_token, None);
+    assert_eq!(calls[1].security_token.as_deref(), Some(issued[0].session_token.as_str()));
+    assert_eq!(calls[2].security_token.as_deref(), Some(issued[1].session_token.as_str()));
+    assert_eq!(stand_in.count("GetSessionToken"), 0);
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], issued[2].access_key_id);
+}
+
+#[test]
+fn a_chained_hop_asking_for_more_than_an_hour_is_clamped_with_a_warning() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config(&format!(
+        "[profile hop1]
+         role_arn = {}
+         source_profile = user
+         [profile hop2]
+         role_arn = {}
+         source_profile = hop1",
+        role_arn("111111111111", "one"),
+        role_arn("222222222222", "two"),
+    ));
+    let outcome = env.run(exec_env("hop2", &["--duration", "12h"]));
+    outcome.assert_ok();
+    let calls = stand_in.calls("AssumeRole");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].param("DurationSeconds"), Some("3600"));
+    assert!(outcome.stderr.starts_with("rolesh: "), "no warning:\n{outcome}");
+    assert!(outcome.stderr.contains("3600") || outcome.stderr.contains("1h"), "{outcome}");
+}
+
+#[test]
+fn a_first_hop_may_ask_for_twelve_hours() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(exec_env("deployer", &["--duration", "12h"]));
+    outcome.assert_ok();
+    assert_eq!(stand_in.calls("AssumeRole")[0].param("DurationSeconds"), Some("43200"));
+    assert_eq!(outcome.stderr, "");
+}
+
+#[test]
+fn durations_read_as_seconds_or_units() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    for (given, seconds) in [("3600", "3600"), ("15m", "900"), ("1h", "3600"), ("12h", "43200")] {
+        env.run(exec_env("deployer", &["--no-cache", "--duration", given])).assert_ok();
+        let calls = stand_in.calls("AssumeRole");
+        assert_eq!(calls.last().unwrap().param("DurationSeconds"), Some(seconds), "--duration {given}");
+    }
+}
+
+#[test]
+fn duration_seconds_in_the_profile_is_asked_for() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "duration_seconds = 1800\n");
+    env.run(exec_env("deployer", &[])).assert_ok();
+    assert_eq!(stand_in.calls("AssumeRole")[0].param("DurationSeconds"), Some("1800"));
+}
+
+#[test]
+fn a_bad_duration_is_a_usage_error_before_any_call() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    for bad in ["10x", "1d", "5m", "13h"] {
+        let outcome = env.run(exec_env("deployer", &["--duration", bad]));
+        assert_eq!(outcome.status.code(), Some(2), "--duration {bad}:\n{outcome}");
+        assert!(outcome.stderr.contains("duration"), "{outcome}");
+    }
+    assert!(stand_in.requests().is_empty());
+}
+
+// --- AssumeRole parameters ----------------------------------------------------------------
+
+#[test]
+fn external_id_and_session_name_come_from_the_profile() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "external_id = ext-from-profile\nrole_session_name = ci-bot\n");
+    env.run(exec_env("deployer", &[])).assert_ok();
+    let call = &stand_in.calls("AssumeRole")[0];
+    assert_eq!(call.param("ExternalId"), Some("ext-from-profile"));
+    assert_eq!(call.param("RoleSessionName"), Some("ci-bot"));
+}
+
+#[test]
+fn flags_override_external_id_and_session_name() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "external_id = ext-from-profile\nrole_session_name = ci-bot\n");
+    env.run(exec_env("deployer", &["--external-id", "ext-from-flag", "--session-name", "flag-name"])).assert_ok();
+    let call = &stand_in.calls("AssumeRole")[0];
+    assert_eq!(call.param("ExternalId"), Some("ext-from-flag"));
+    assert_eq!(call.param("RoleSessionName"), Some("flag-name"));
+}
+
+#[test]
+fn the_default_session_name_is_rolesh_and_the_user() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    env.run(exec_env("deployer", &[])).assert_ok();
+    let call = &stand_in.calls("AssumeRole")[0];
+    assert_eq!(call.param("RoleSessionName"), Some("rolesh-tester"));
+    assert_eq!(call.param("ExternalId"), None);
+}
+
+#[test]
+fn an_awkward_user_name_still_makes_a_valid_session_name() {
+    let stand_in = StandIn::start();
+    let long = "x".repeat(100);
+    for user in ["Zoë O'Brien/admin", long.as_str(), "a"] {
+        let mut env = deployer(&stand_in, "");
+        env.set("USER", user);
+        env.run(exec_env("deployer", &[])).assert_ok();
+        let calls = stand_in.calls("AssumeRole");
+        let name = calls.last().unwrap().param("RoleSessionName").unwrap().to_owned();
+        assert!(name.starts_with("rolesh-"), "{user:?} gave {name:?}");
+        assert!((2..=64).contains(&name.len()), "{user:?} gave {name:?}");
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c)), "{user:?} gave {name:?}");
+    }
+}
+
+#[test]
+fn a_role_arn_works_as_the_profile() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    let arn = role_arn("444444444444", "direct");
+    let vars = child_env(&env.run(exec_env(&arn, &["--source-profile", "user"])));
+    let call = &stand_in.calls("AssumeRole")[0];
+    assert_eq!(call.param("RoleArn"), Some(arn.as_str()));
+    assert_eq!(call.signer(), USER_KEY);
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], stand_in.issued()[0].access_key_id);
+}
+
+// --- Profile semantics (botocore's) -------------------------------------------------------
+
+#[test]
+fn the_credentials_file_wins_over_config_for_the_same_profile() {
+    let stand_in = StandIn::start();
+    let env = TestEnv::stand_in(&stand_in);
+    env.config(&format!(
+        "[profile base]
+         aws_access_key_id = AKIAFROMCONFIG000000
+         aws_secret_access_key = config-secret
+         [profile deployer]
+         role_arn = {ROLE}
+         source_profile = base"
+    ));
+    env.credentials(
+        "[base]
+         aws_access_key_id = AKIAFROMCREDENTIALS0
+         aws_secret_access_key = credentials-secret",
+    );
+    env.run(exec_env("deployer", &[])).assert_ok();
+    assert_eq!(stand_in.calls("AssumeRole")[0].signer(), "AKIAFROMCREDENTIALS0");
+}
+
+#[test]
+fn a_profile_that_is_its_own_source_uses_its_own_keys() {
+    let stand_in = StandIn::start();
+    let env = TestEnv::stand_in(&stand_in);
+    env.config(&format!("[profile me]\nrole_arn = {ROLE}\nsource_profile = me\n"));
+    env.credentials("[me]\naws_access_key_id = AKIAMYSELF0000000000\naws_secret_access_key = s\n");
+    env.run(exec_env("me", &[])).assert_ok();
+    let calls = stand_in.calls("AssumeRole");
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].signer(), "AKIAMYSELF0000000000");
+}
+
+#[test]
+fn a_source_with_static_keys_uses_them_even_if_it_has_a_role_too() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config(&format!(
+        "[profile mid]
+         role_arn = {}
+         source_profile = user
+         [profile top]
+         role_arn = {ROLE}
+         source_profile = mid",
+        role_arn("222222222222", "mid"),
+    ));
+    env.credentials(&format!(
+        "{}[mid]\naws_access_key_id = AKIAMIDKEYS000000000\naws_secret_access_key = s\n",
+        user_credentials()
+    ));
+    env.run(exec_env("top", &[])).assert_ok();
+    let calls = stand_in.calls("AssumeRole");
+    assert_eq!(calls.len(), 1, "mid's role should not be assumed");
+    assert_eq!(calls[0].param("RoleArn"), Some(ROLE));
+    assert_eq!(calls[0].signer(), "AKIAMIDKEYS000000000");
+}
+
+#[test]
+fn credential_source_environment_signs_with_the_environment_keys() {
+    let stand_in = StandIn::start();
+    let mut env = TestEnv::stand_in(&stand_in);
+    env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\ncredential_source = Environment\n"));
+    env.set("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT0").set("AWS_SECRET_ACCESS_KEY", "env-secret");
+    let vars = child_env(&env.run(exec_env("deployer", &[])));
+    assert_eq!(stand_in.calls("AssumeRole")[0].signer(), "AKIAFROMENVIRONMENT0");
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], stand_in.issued()[0].access_key_id);
+}
+
+#[test]
+fn credential_source_ecs_container_uses_the_container_endpoint() {
+    let stand_in = StandIn::start();
+    let mut env = TestEnv::stand_in(&stand_in);
+    env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\ncredential_source = EcsContainer\n"));
+    env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", stand_in.container_credentials_uri());
+    env.run(exec_env("deployer", &[])).assert_ok();
+    let container = &stand_in.issued()[0];
+    assert_eq!(container.action, "ContainerCredentials");
+    let call = &stand_in.calls("AssumeRole")[0];
+    assert_eq!(call.signer(), container.access_key_id);
+    assert_eq!(call.security_token.as_deref(), Some(container.session_token.as_str()));
+}
+
+#[test]
+fn credential_process_supplies_the_source_keys() {
+    let stand_in = StandIn::start();
+    let env = TestEnv::stand_in(&stand_in);
+    let script = env.root().join("creds.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf '%s' '{\"Version\": 1, \"AccessKeyId\": \"AKIAFROMPROCESS00000\", \
+         \"SecretAccessKey\": \"process-secret\"}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.config(&format!(
+        "[profile proc]
+         credential_process = {}
+         [profile deployer]
+         role_arn = {ROLE}
+         source_profile = proc",
+        script.display()
+    ));
+    env.run(exec_env("deployer", &[])).assert_ok();
+    assert_eq!(stand_in.calls("AssumeRole")[0].signer(), "AKIAFROMPROCESS00000");
+}
+
+#[test]
+fn a_bare_default_section_is_the_default_profile() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config(&format!("[default]\nrole_arn = {ROLE}\nsource_profile = user\n"));
+    env.run(exec_env("default", &[])).assert_ok();
+    assert_eq!(stand_in.calls("AssumeRole")[0].param("RoleArn"), Some(ROLE));
+}
+
+// --- MFA ----------------------------------------------------------------------------------
+
+fn mfa_roles(stand_in: &StandIn) -> TestEnv {
+    let env = user_env(stand_in);
+    env.config(&format!(
+        "[profile admin]
+         role_arn = {}
+         source_profile = user
+         mfa_serial = {MFA_SERIAL}
+         [profile auditor]
+         role_arn = {}
+         source_profile = user
+         mfa_serial = {MFA_SERIAL}",
+        role_arn("111111111111", "admin"),
+        role_arn("222222222222", "auditor"),
+    ));
+    env
+}
+
+#[test]
+fn mfa_with_long_term_keys_gets_a_session_token_then_assumes_the_role_with_it() {
+    let stand_in = StandIn::start();
+    let env = mfa_roles(&stand_in);
+    let vars = child_env(&env.run(exec_env("admin", &["--mfa-token", "123456"])));
+
+    let sessions = stand_in.calls("GetSessionToken");
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].param("SerialNumber"), Some(MFA_SERIAL));
+    assert_eq!(sessions[0].param("TokenCode"), Some("123456"));
+    assert_eq!(sessions[0].signer(), USER_KEY);
+
+    let session = &stand_in.issued()[0];
+    let roles = stand_in.calls("AssumeRole");
+    assert_eq!(roles.len(), 1);
+    assert_eq!(roles[0].signer(), session.access_key_id);
+    assert_eq!(roles[0].param("SerialNumber"), None);
+    assert_eq!(roles[0].param("TokenCode"), None);
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], stand_in.issued()[1].access_key_id);
+}
+
+#[test]
+fn a_second_role_with_the_same_source_and_device_does_not_ask_again() {
+    let stand_in = StandIn::start();
+    let env = mfa_roles(&stand_in);
+    env.run(exec_env("admin", &["--mfa-token", "123456"])).assert_ok();
+    // No code and no terminal: only the cached MFA session can make this work.
+    env.run(exec_env("auditor", &[])).assert_ok();
+    assert_eq!(stand_in.count("GetSessionToken"), 1);
+    let roles = stand_in.calls("AssumeRole");
+    assert_eq!(roles.len(), 2);
+    assert_eq!(roles[1].param("RoleArn"), Some(role_arn("222222222222", "auditor").as_str()));
+    assert_eq!(roles[1].signer(), stand_in.issued()[0].access_key_id);
+}
+
+#[test]
+fn mfa_on_a_chained_hop_goes_on_assume_role() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config(&format!(
+        "[profile hop1]
+         role_arn = {}
+         source_profile = user
+         [profile guarded]
+         role_arn = {}
+         source_profile = hop1
+         mfa_serial = {MFA_SERIAL}",
+        role_arn("111111111111", "one"),
+        role_arn("222222222222", "guarded"),
+    ));
+    env.run(exec_env("guarded", &["--mfa-token", "654321"])).assert_ok();
+    assert_eq!(stand_in.count("GetSessionToken"), 0);
+    let calls = stand_in.calls("AssumeRole");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].param("SerialNumber"), None);
+    assert_eq!(calls[1].param("SerialNumber"), Some(MFA_SERIAL));
+    assert_eq!(calls[1].param("TokenCode"), Some("654321"));
+}
+
+#[test]
+fn token_code_is_another_name_for_mfa_token() {
+    let stand_in = StandIn::start();
+    let env = mfa_roles(&stand_in);
+    env.run(exec_env("admin", &["--token-code", "111222"])).assert_ok();
+    assert_eq!(stand_in.calls("GetSessionToken")[0].param("TokenCode"), Some("111222"));
+}
+
+#[test]
+fn mfa_serial_flag_adds_mfa_to_a_profile_without_it() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    env.run(exec_env("deployer", &["--mfa-serial", MFA_SERIAL, "--mfa-token", "123456"])).assert_ok();
+    let sessions = stand_in.calls("GetSessionToken");
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].param("SerialNumber"), Some(MFA_SERIAL));
+}
+
+#[test]
+fn a_code_that_is_not_six_digits_is_refused_before_any_call() {
+    let stand_in = StandIn::start();
+    let env = mfa_roles(&stand_in);
+    for bad in ["12345", "1234567", "12345a", "abcdef"] {
+        env.run(exec_env("admin", &["--mfa-token", bad])).assert_error(4);
+    }
+    assert!(stand_in.requests().is_empty(), "{:?}", stand_in.requests());
+}
+
+#[test]
+fn mfa_without_a_code_or_a_terminal_exits_4_instead_of_hanging() {
+    let stand_in = StandIn::start();
+    let env = mfa_roles(&stand_in);
+    let outcome = env.run(exec_env("admin", &[]));
+    outcome.assert_error(4);
+    assert!(outcome.error_line().contains("--mfa-token"), "{outcome}");
+    assert_eq!(stand_in.count("GetSessionToken"), 0);
+}
+
+#[test]
+fn mfa_is_asked_on_the_terminal_when_there_is_one() {
+    let stand_in = StandIn::start();
+    let env = mfa_roles(&stand_in);
+    let mut pty = env.pty(["exec", "admin", "--", "printenv", "AWS_ACCESS_KEY_ID"]);
+    pty.expect("MFA code", DEADLINE);
+    assert_eq!(stand_in.count("GetSessionToken"), 0, "called STS before the code was typed");
+    pty.send("123456\r");
+    let (status, screen) = pty.finish(DEADLINE);
+    assert!(status.success(), "{status:?}; the terminal showed:\n{screen}");
+    assert_eq!(stand_in.calls("GetSessionToken")[0].param("TokenCode"), Some("123456"));
+    assert!(screen.contains(&stand_in.issued()[1].access_key_id), "{screen}");
+}
+
+#[test]
+fn sts_rejecting_the_mfa_code_is_an_mfa_error() {
+    let stand_in = StandIn::start();
+    stand_in.push(
+        Rule::on("GetSessionToken")
+            .fail(StsError::access_denied("MultiFactorAuthentication failed with invalid MFA one time pass code.")),
+    );
+    let env = mfa_roles(&stand_in);
+    env.run(exec_env("admin", &["--mfa-token", "000000"])).assert_error(4);
+}
+
+// --- Cache --------------------------------------------------------------------------------
+
+#[test]
+fn a_second_exec_reuses_the_cached_session() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let first = child_env(&env.run(exec_env("deployer", &[])));
+    let second = child_env(&env.run(exec_env("deployer", &[])));
+    assert_eq!(stand_in.count("AssumeRole"), 1);
+    assert_eq!(first["AWS_ACCESS_KEY_ID"], second["AWS_ACCESS_KEY_ID"]);
+}
+
+#[test]
+fn no_cache_asks_sts_again() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let first = child_env(&env.run(exec_env("deployer", &[])));
+    let second = child_env(&env.run(exec_env("deployer", &["--no-cache"])));
+    assert_eq!(stand_in.count("AssumeRole"), 2);
+    assert_ne!(first["AWS_ACCESS_KEY_ID"], second["AWS_ACCESS_KEY_ID"]);
+}
+
+#[test]
+fn a_cached_session_is_refreshed_within_five_minutes_of_expiry() {
+    let stand_in = StandIn::start();
+    let short = role_arn("111111111111", "short");
+    let long = role_arn("222222222222", "long");
+    stand_in.push(Rule::on("AssumeRole").when("RoleArn", &short).lifetime(Duration::from_secs(4 * 60)).times(1));
+    stand_in.push(Rule::on("AssumeRole").when("RoleArn", &long).lifetime(Duration::from_secs(10 * 60)).times(1));
+    let env = user_env(&stand_in);
+    env.config(&format!(
+        "[profile short]\nrole_arn = {short}\nsource_profile = user\n\
+         [profile long]\nrole_arn = {long}\nsource_profile = user\n"
+    ));
+    for _ in 0..2 {
+        env.run(exec_env("short", &[])).assert_ok();
+        env.run(exec_env("long", &[])).assert_ok();
+    }
+    let count = |arn: &str| stand_in.calls("AssumeRole").iter().filter(|c| c.param("RoleArn") == Some(arn)).count();
+    assert_eq!(count(&short), 2, "a session with 4 minutes left was reused");
+    assert_eq!(count(&long), 1, "a session with 10 minutes left was not reused");
+}
+
+#[test]
+fn cache_files_are_private() {
+    let stand_in = StandIn::start();
+    let env = mfa_roles(&stand_in);
+    env.run(exec_env("admin", &["--mfa-token", "123456"])).assert_ok();
+    let root = std::fs::metadata(env.rolesh_cache()).expect("rolesh made no cache dir");
+    assert_eq!(root.permissions().mode() & 0o777, 0o700, "{}", env.rolesh_cache().display());
+    let entries = env.cache_entries();
+    assert!(entries.iter().any(|(p, _)| p.is_file()), "nothing cached: {entries:?}");
+    for (path, mode) in entries {
+        let want = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode & 0o777, want, "{} has mode {mode:o}", path.display());
+    }
+}
+
+#[test]
+fn twenty_four_cold_execs_make_one_assume_role_call() {
+    let stand_in = StandIn::start();
+    // A slow STS widens the window in which the others find no cache entry.
+    stand_in.push(Rule::on("AssumeRole").delay(Duration::from_millis(500)));
+    let env = deployer(&stand_in, "");
+    let running: Vec<_> =
+        (0..24).map(|_| env.spawn(["exec", "deployer", "--", "printenv", "AWS_ACCESS_KEY_ID"])).collect();
+    let keys: Vec<String> = running
+        .into_iter()
+        .map(|r| {
+            let outcome = r.wait(DEADLINE);
+            outcome.assert_ok();
+            outcome.stdout().trim().to_owned()
+        })
+        .collect();
+    assert_eq!(stand_in.count("AssumeRole"), 1);
+    let issued = &stand_in.issued()[0].access_key_id;
+    assert!(keys.iter().all(|k| k == issued), "{keys:?}");
+}
+
+#[test]
+fn an_unusable_cache_directory_is_a_state_error() {
+    let stand_in = StandIn::start();
+    let mut env = deployer(&stand_in, "");
+    let blocker = env.root().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    env.set("XDG_CACHE_HOME", &blocker);
+    let outcome = env.run(exec_env("deployer", &[]));
+    outcome.assert_error(7);
+    assert!(outcome.error_line().contains("not-a-dir"), "{outcome}");
+}
+
+#[test]
+fn no_cache_needs_no_cache_directory() {
+    let stand_in = StandIn::start();
+    let mut env = deployer(&stand_in, "");
+    let blocker = env.root().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    env.set("XDG_CACHE_HOME", &blocker);
+    env.run(exec_env("deployer", &["--no-cache"])).assert_ok();
+}
+
+// --- Configuration errors (3) -------------------------------------------------------------
+
+#[test]
+fn an_unknown_profile_names_the_closest_ones() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config(&format!(
+        "[profile prod-admin]\nrole_arn = {ROLE}\nsource_profile = user\n\
+         [profile staging-readonly]\nrole_arn = {ROLE}\nsource_profile = user\n"
+    ));
+    let outcome = env.run(exec_env("prod-admn", &[]));
+    outcome.assert_error(3);
+    assert!(outcome.error_line().contains("prod-admn"), "{outcome}");
+    assert!(outcome.error_line().contains("prod-admin"), "{outcome}");
+    assert!(!outcome.error_line().contains("staging-readonly"), "{outcome}");
+    assert!(stand_in.requests().is_empty());
+}
+
+#[test]
+fn a_source_profile_cycle_is_named_in_full() {
+    let stand_in = StandIn::start();
+    let env = TestEnv::stand_in(&stand_in);
+    env.config(&format!(
+        "[profile a]\nrole_arn = {ROLE}\nsource_profile = b\n[profile b]\nrole_arn = {ROLE}\nsource_profile = a\n"
+    ));
+    let outcome = env.run(exec_env("a", &[]));
+    outcome.assert_error(3);
+    assert!(outcome.error_line().contains("a -> b -> a"), "{outcome}");
+}
+
+#[test]
+fn a_dangling_source_profile_is_named() {
+    let stand_in = StandIn::start();
+    let env = TestEnv::stand_in(&stand_in);
+    env.config(&format!("[profile a]\nrole_arn = {ROLE}\nsource_profile = nowhere\n"));
+    let outcome = env.run(exec_env("a", &[]));
+    outcome.assert_error(3);
+    assert!(outcome.error_line().contains("nowhere"), "{outcome}");
+}
+
+#[test]
+fn an_sso_profile_is_not_supported_yet() {
+    let stand_in = StandIn::start();
+    let env = TestEnv::stand_in(&stand_in);
+    env.config(
+        "[profile sso]
+         sso_session = corp
+         sso_account_id = 123456789012
+         sso_role_name = Admin
+         [sso-session corp]
+         sso_start_url = https://corp.awsapps.com/start
+         sso_region = us-east-1",
+    );
+    let outcome = env.run(exec_env("sso", &[]));
+    outcome.assert_error(3);
+    // "not supported yet" or "does not support … yet": the wording may vary, the point may not.
+    let line = outcome.error_line();
+    assert!(line.contains("SSO") && line.contains("not supported yet"), "{outcome}");
+    assert!(stand_in.requests().is_empty());
+}
+
+#[test]
+fn a_role_arn_without_a_source_is_a_config_error() {
+    let stand_in = StandIn::start();
+    let env = TestEnv::stand_in(&stand_in);
+    env.config(&format!("[profile lonely]\nrole_arn = {ROLE}\n"));
+    let outcome = env.run(exec_env("lonely", &[]));
+    outcome.assert_error(3);
+    assert!(outcome.error_line().contains("lonely"), "{outcome}");
+}
+
+// --- STS refusals (5) and the network (6) -------------------------------------------------
+
+#[test]
+fn access_denied_points_at_the_trust_policy() {
+    let stand_in = StandIn::start();
+    stand_in.push(Rule::on("AssumeRole").fail(StsError::not_trusted()));
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(exec_env("deployer", &[]));
+    outcome.assert_error(5);
+    assert!(outcome.error_line().contains("trust policy"), "{outcome}");
+    assert_eq!(stand_in.count("AssumeRole"), 1, "a refusal is not worth retrying");
+}
+
+#[test]
+fn rejected_source_keys_name_the_source_profile() {
+    let stand_in = StandIn::start();
+    stand_in.push(Rule::on("AssumeRole").fail(StsError::invalid_client_token_id()));
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(exec_env("deployer", &[]));
+    outcome.assert_error(5);
+    assert!(outcome.error_line().contains("`user`"), "{outcome}");
+}
+
+#[test]
+fn expired_source_keys_name_the_source_profile() {
+    let stand_in = StandIn::start();
+    stand_in.push(Rule::on("AssumeRole").fail(StsError::expired_token()));
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(exec_env("deployer", &[]));
+    outcome.assert_error(5);
+    assert!(outcome.error_line().contains("`user`"), "{outcome}");
+    assert!(outcome.error_line().contains("expired"), "{outcome}");
+}
+
+#[test]
+fn a_duration_over_the_roles_maximum_suggests_lowering_duration() {
+    let stand_in = StandIn::start();
+    stand_in.push(Rule::on("AssumeRole").fail(StsError::max_session_duration()));
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(exec_env("deployer", &["--duration", "12h"]));
+    outcome.assert_error(5);
+    assert!(outcome.error_line().contains("--duration"), "{outcome}");
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named() {
+    let port = support::moto::free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let env = TestEnv::new(&endpoint);
+    env.credentials(&user_credentials());
+    env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\nsource_profile = user\n"));
+    let outcome = env.run(exec_env("deployer", &[]));
+    outcome.assert_error(6);
+    assert!(outcome.error_line().contains(&format!("127.0.0.1:{port}")), "{outcome}");
+}
+
+#[test]
+fn throttling_that_persists_is_a_network_error_after_retries() {
+    let stand_in = StandIn::start();
+    stand_in.push(Rule::on("AssumeRole").fail(StsError::throttling()));
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(exec_env("deployer", &[]));
+    outcome.assert_error(6);
+    assert!(stand_in.count("AssumeRole") > 1, "throttling was not retried");
+}
+
+#[test]
+fn a_server_error_is_retried_and_then_succeeds() {
+    let stand_in = StandIn::start();
+    stand_in.push(Rule::on("AssumeRole").fail(StsError::internal_failure()).times(1));
+    let env = deployer(&stand_in, "");
+    env.run(exec_env("deployer", &[])).assert_ok();
+    assert_eq!(stand_in.count("AssumeRole"), 2);
+}
+
+#[test]
+fn server_errors_that_persist_are_a_network_error() {
+    let stand_in = StandIn::start();
+    stand_in.push(Rule::on("AssumeRole").fail(StsError::service_unavailable()));
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(exec_env("deployer", &[]));
+    outcome.assert_error(6);
+    assert!(outcome.error_line().contains(&stand_in.endpoint()), "{outcome}");
+}
+
+// --- Secrets ------------------------------------------------------------------------------
+
+#[test]
+fn secrets_never_reach_stderr_or_an_argv() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config(&format!(
+        "[profile hop1]\nrole_arn = {}\nsource_profile = user\n\
+         [profile hop2]\nrole_arn = {}\nsource_profile = hop1\n",
+        role_arn("111111111111", "one"),
+        role_arn("222222222222", "two"),
+    ));
+    // The child prints its own argv and its parent's (rolesh's), NUL-separated.
+    let outcome = env.run([
+        "exec",
+        "hop2",
+        "--duration",
+        "2h",
+        "--",
+        "sh",
+        "-c",
+        "cat /proc/$$/cmdline /proc/$PPID/cmdline; echo; echo ok >&2",
+    ]);
+    outcome.assert_ok();
+    stand_in.push(Rule::on("AssumeRole").fail(StsError::not_trusted()));
+    let failed = env.run(exec_env("hop2", &["--no-cache"]));
+    failed.assert_error(5);
+
+    let mut secrets = vec![USER_SECRET.to_owned()];
+    for issued in stand_in.issued() {
+        secrets.push(issued.secret_access_key);
+        secrets.push(issued.session_token);
+    }
+    let argvs = outcome.stdout();
+    for secret in &secrets {
+        assert!(!outcome.stderr.contains(secret.as_str()), "a secret reached stderr:\n{outcome}");
+        assert!(!failed.stderr.contains(secret.as_str()), "a secret reached stderr:\n{failed}");
+        assert!(!argvs.contains(secret.as_str()), "a secret is in an argv: {argvs:?}");
+    }
+}
