@@ -204,7 +204,7 @@ fn use_without_the_hook_fails_with_the_line_for_the_rc_file() {
     assert_eq!(out.status, 2);
     assert_eq!(out.stdout, "");
     assert!(
-        out.stderr.ends_with("add this line to ~/.zshrc and open a new shell:\n    eval \"$(rolesh init zsh)\"\n"),
+        out.stderr.ends_with("add this line to ~/.zshrc and open a new shell: eval \"$(rolesh init zsh)\"\n"),
         "{}",
         out.stderr
     );

@@ -84,7 +84,7 @@ fn needs_hook(cmd: &str, env: &Env) -> Error {
     let (line, file) = init::setup_line(shell);
     let shown = if shell == Shell::Pwsh { "PowerShell" } else { shell.name() };
     Error::Usage(format!(
-        "`rolesh {cmd}` changes the current shell, so it needs rolesh's {shown} hook; add this line to {file} and open a new shell:\n    {line}"
+        "`rolesh {cmd}` changes the current shell, so it needs rolesh's {shown} hook; add this line to {file} and open a new shell: {line}"
     ))
 }
 
@@ -96,7 +96,7 @@ mod tests {
     fn without_the_hook_use_names_the_line_for_the_rc_file() {
         let e = needs_hook("use", &Env::from_pairs([("SHELL", "/usr/bin/zsh")]));
         assert_eq!(e.exit_code(), 2);
-        assert!(e.to_string().ends_with("~/.zshrc and open a new shell:\n    eval \"$(rolesh init zsh)\""), "{e}");
+        assert!(e.to_string().ends_with("~/.zshrc and open a new shell: eval \"$(rolesh init zsh)\""), "{e}");
         let e = needs_hook("unuse", &Env::from_pairs([("SHELL", "/usr/bin/fish")]));
         assert!(e.to_string().ends_with("rolesh init fish | source"), "{e}");
     }
