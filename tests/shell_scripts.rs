@@ -217,3 +217,45 @@ fn the_hooks_prompt_text_matches_rolesh_prompt() {
     let fish = run_script("fish", &["--no-config"], &fish, &[]);
     assert_eq!((fish.stdout.as_str(), fish.stderr.as_str()), (expected.as_str(), ""));
 }
+
+/// The prompt hook starts no process outside a session (bash and zsh not inside one either):
+/// /proc/loadavg's last field is the last pid the kernel handed out, read with a builtin, so
+/// a hook that forked would move it by at least the number of runs. Other processes on the
+/// machine move it too, but by far less in the fraction of a second this takes.
+#[test]
+fn the_prompt_hooks_fork_no_process() {
+    const RUNS: i64 = 3000;
+    let posix = |init: &str, session: &str| {
+        format!(
+            r#"eval "$(rolesh init {init})"
+               {session}
+               read -r _ _ _ _ a < /proc/loadavg
+               i=0; while (( i < {RUNS} )); do __rolesh_hook; (( i += 1 )); done
+               read -r _ _ _ _ b < /proc/loadavg
+               echo $(( b - a ))"#
+        )
+    };
+    let in_session = "export ROLESH_PROFILE=dev ROLESH_EXPIRES=$(( EPOCHSECONDS + 3600 ))";
+    let fish = format!(
+        "rolesh init fish | source
+         set -l runs (seq {RUNS})
+         read -l _ _ _ _ a < /proc/loadavg
+         for i in $runs; emit fish_prompt; end
+         read -l _ _ _ _ b < /proc/loadavg
+         math $b - $a"
+    );
+    let cases = [
+        ("bash", vec!["--norc", "--noprofile", "-eu"], posix("bash", "")),
+        ("bash", vec!["--norc", "--noprofile", "-eu"], posix("bash", in_session)),
+        ("zsh", vec!["-f", "-eu"], posix("zsh", "")),
+        ("zsh", vec!["-f", "-eu"], posix("zsh", in_session)),
+        ("fish", vec!["--no-config"], fish),
+    ];
+    for (shell, flags, script) in cases {
+        let out = run_script(shell, &flags, &script, &[]);
+        assert_eq!(out.stderr, "", "{shell}");
+        let pids: i64 = out.stdout.trim().parse().unwrap_or_else(|_| panic!("{shell}: {}", out.stdout));
+        // A negative difference is pid wrap-around: no information, not a failure.
+        assert!(pids < RUNS, "{shell}: {pids} processes started during {RUNS} prompt hooks\n{script}");
+    }
+}
