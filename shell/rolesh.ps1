@@ -21,9 +21,14 @@ function global:rolesh {
     # The binary receives the saved environment for this one call only, and this session's
     # pid, whose exit ends the rolesh session.
     $env:ROLESH_RESTORE = $global:__rolesh_restore
+    # rolesh prints UTF-8; PowerShell decodes a native command's output with
+    # [Console]::OutputEncoding, which on Windows is often a legacy code page.
+    $encoding = [Console]::OutputEncoding
     try {
+        [Console]::OutputEncoding = [Text.Encoding]::UTF8
         $code = & ::ROLESH:: $sub --shell-hook powershell --shell-pid $PID @rest
     } finally {
+        [Console]::OutputEncoding = $encoding
         Remove-Item -LiteralPath Env:ROLESH_RESTORE -ErrorAction SilentlyContinue
     }
     if ($LASTEXITCODE -ne 0) {
