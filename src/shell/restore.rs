@@ -32,9 +32,18 @@ pub const SESSION_VARS: &[&str] = &[
 
 pub type Changes = Vec<(String, Option<OsString>)>;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Record {
     saved: Changes,
+}
+
+// Saved values may be the user's own keys: `Debug` shows only which variables were set.
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown: Vec<String> =
+            self.saved.iter().map(|(n, v)| format!("{n}{}", if v.is_some() { "=****" } else { " unset" })).collect();
+        write!(f, "Record({})", shown.join(", "))
+    }
 }
 
 impl Record {
@@ -179,6 +188,13 @@ mod tests {
         let text = rec.encode();
         assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b";=_".contains(&b)), "{text}");
         assert_eq!(Record::decode(&text).unwrap(), rec);
+    }
+
+    #[test]
+    fn saved_values_never_show_in_debug_output() {
+        let rec =
+            Record { saved: vec![("AWS_SECRET_ACCESS_KEY".into(), Some("wJalrXUtnFEMI".into())), ("B".into(), None)] };
+        assert_eq!(format!("{rec:?}"), "Record(AWS_SECRET_ACCESS_KEY=****, B unset)");
     }
 
     #[test]
