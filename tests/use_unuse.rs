@@ -243,3 +243,18 @@ fn a_damaged_saved_environment_is_reported_with_the_way_out() {
     assert_eq!((out.status, out.stdout.as_str()), (7, ""));
     assert!(out.stderr.contains("clear it with `unset __rolesh_restore`"), "{}", out.stderr);
 }
+
+#[test]
+fn shell_starts_dollar_shell_with_the_session_and_exits_with_its_status() {
+    let home = aws_home();
+    let mut env = home.env.clone();
+    env.push(("SHELL".into(), "/bin/sh".into()));
+    let script = r#"printf 'echo "in $ROLESH_PROFILE $AWS_REGION"; exit 5\n' | rolesh shell dev"#;
+    let out = run_script("sh", &[], script, &env);
+    assert_eq!((out.status, out.stdout.as_str()), (5, "in dev eu-west-1\n"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("rolesh: subshell with `dev` (arn:aws:sts::123456789012:assumed-role/dev/"),
+        "{}",
+        out.stderr
+    );
+}
