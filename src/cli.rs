@@ -2,7 +2,8 @@
 
 use std::ffi::OsString;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 
 use crate::shell::Shell;
 
@@ -22,6 +23,21 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// List the profiles in the AWS config files
     List(ListArgs),
+    /// Print a session's variables for a shell, a .env file or JSON
+    #[command(arg_required_else_help = true)]
+    Export(ExportArgs),
+    /// Print credentials for `credential_process = rolesh credential-process PROFILE`
+    #[command(arg_required_else_help = true)]
+    CredentialProcess(CredentialProcessArgs),
+    /// Write a session's credentials into the shared credentials file as a profile
+    #[command(arg_required_else_help = true)]
+    Save(SaveArgs),
+    /// Change the AWS config file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell's completion script
+    #[command(arg_required_else_help = true)]
+    Completions(CompletionsArgs),
     /// Show the active rolesh sessions of this user, nested sessions under their parents
     Ls(LsArgs),
     /// Open a subshell with a role's temporary credentials; `exit` leaves it
@@ -32,9 +48,9 @@ pub enum Command {
     Use(UseArgs),
     /// Leave the role: restore this shell's environment from before `rolesh use`
     Unuse(UnuseArgs),
-    /// Print the shell hook that provides `rolesh use`/`unuse`: eval "$(rolesh init bash)"
+    /// Print the shell hook that makes `use`/`unuse` work (see docs/shell.md)
     Init(InitArgs),
-    /// Print the active session for a prompt, e.g. `dev 42m`; nothing outside a session
+    /// Print the session for a prompt (`dev 42m`); nothing outside one
     Prompt(PromptArgs),
 }
 
@@ -57,7 +73,7 @@ pub struct SessionArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// With a role ARN: the profile whose credentials assume it
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", add = ArgValueCandidates::new(crate::completions::profiles))]
     pub source_profile: Option<String>,
     /// ExternalId to pass to AssumeRole [default: the profile's external_id]
     #[arg(long, value_name = "ID")]
@@ -70,6 +86,7 @@ pub struct SessionArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
     pub profile: String,
     #[command(flatten)]
     pub session: SessionArgs,
@@ -134,6 +151,7 @@ pub struct PromptArgs {
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
     /// Profile or role ARN [default: the credentials in this shell, else AWS_PROFILE or default]
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
     pub profile: Option<String>,
     /// Print JSON
     #[arg(long)]
@@ -147,6 +165,107 @@ pub struct ListArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
+    pub profile: String,
+    /// Output format [default: the calling shell's (fish, powershell, cmd), else sh]
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<ExportFormat>,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// What `export` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `export K='v'` lines for sh, bash, zsh: `eval "$(rolesh export p)"`
+    Sh,
+    /// `set -gx K 'v'` lines: `rolesh export p --format fish | source`
+    Fish,
+    /// `$env:K = 'v'` lines: `rolesh export p -f powershell | Out-String | Invoke-Expression`
+    #[value(alias = "pwsh")]
+    Powershell,
+    /// `set "K=v"` lines for a cmd batch file
+    Cmd,
+    /// AccessKeyId, SecretAccessKey, SessionToken, Expiration, Region
+    Json,
+    /// `K=v` lines for `docker run --env-file` and Compose `env_file`
+    Dotenv,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialProcessArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
+    pub profile: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
+    pub profile: String,
+    /// Name of the profile to write [default: PROFILE-session]
+    #[arg(long = "as", value_name = "NAME")]
+    pub as_name: Option<String>,
+    /// Overwrite a profile that holds long-term keys
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Add a role profile to the config file
+    #[command(arg_required_else_help = true)]
+    AddRole(AddRoleArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["source_profile", "credential_source"]))]
+pub struct AddRoleArgs {
+    /// Name of the new profile
+    pub name: String,
+    /// The role to assume: arn:aws:iam::ACCOUNT:role/NAME
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: String,
+    /// The profile whose credentials assume the role
+    #[arg(long, value_name = "PROFILE", add = ArgValueCandidates::new(crate::completions::profiles))]
+    pub source_profile: Option<String>,
+    /// Where the credentials that assume the role come from
+    #[arg(long, value_name = "SOURCE", value_parser = ["Environment", "Ec2InstanceMetadata", "EcsContainer"])]
+    pub credential_source: Option<String>,
+    /// MFA device ARN
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+    /// Session length: seconds, or 15m, 1h, 1h30m, 12h
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<u32>,
+    /// ExternalId the role's trust policy asks for
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Region for commands run with this profile
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Role session name shown in CloudTrail
+    #[arg(long, value_name = "NAME", value_parser = parse_session_name)]
+    pub session_name: Option<String>,
+    /// Replace an existing profile of that name
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    pub shell: crate::shell::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 pub mod child;
 pub mod cli;
 pub mod commands;
+pub mod completions;
 pub mod env;
 pub mod error;
 pub mod fsutil;

@@ -1,6 +1,7 @@
 use clap::Parser;
 
 fn main() {
+    rolesh::completions::complete_if_asked();
     let cli = rolesh::cli::Cli::parse();
     let code = match rolesh::commands::run(cli, &rolesh::env::Env::from_process()) {
         Ok(code) => code,

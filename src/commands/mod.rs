@@ -1,10 +1,15 @@
 //! One module per subcommand: read the arguments, call the core, print.
 
+mod completions;
+mod config;
+mod credential_process;
 mod exec;
+mod export;
 mod init;
 mod list;
 mod ls;
 pub mod prompt;
+mod save;
 mod shell;
 mod use_;
 mod whoami;
@@ -22,6 +27,11 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Exec(args) => exec::run(args, env),
         Command::Whoami(args) => whoami::run(args, env),
         Command::List(args) => list::run(args, env),
+        Command::Export(args) => export::run(args, env),
+        Command::CredentialProcess(args) => credential_process::run(args, env),
+        Command::Save(args) => save::run(args, env),
+        Command::Config(cmd) => config::run(cmd, env),
+        Command::Completions(args) => completions::run(args),
         Command::Shell(args) => shell::run(args, env),
         Command::Use(args) => use_::run_use(args, env),
         Command::Unuse(args) => use_::run_unuse(args, env),

@@ -130,7 +130,7 @@ fn merge(profiles: &mut BTreeMap<String, Profile>, name: String, values: Vec<(St
 /// botocore: `[default]` is the default profile, `[profile NAME]` is NAME (shlex-split, so
 /// quotes and extra spaces are allowed); other sections (`sso-session`, `services`) are not
 /// profiles.
-fn config_section_profile(section: &str) -> Option<String> {
+pub(crate) fn config_section_profile(section: &str) -> Option<String> {
     if section == "default" {
         return Some(section.to_string());
     }

@@ -2,6 +2,7 @@
 //! of STS calls ([`resolve`]).
 
 pub mod config;
+pub mod edit;
 pub mod resolve;
 
 pub use config::{Config, Profile};

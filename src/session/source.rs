@@ -19,7 +19,7 @@ pub async fn base(source: &Source, env: &Env) -> Result<Credentials, Error> {
             expiration: None,
         }),
         Source::Environment => from_env(env),
-        Source::Process { profile, command } => process(profile, command),
+        Source::Process { profile, command } => process(profile, command, env),
         Source::Imds => {
             if env.is_true("AWS_EC2_METADATA_DISABLED") {
                 return Err(Error::Config(
@@ -82,13 +82,22 @@ struct ProcessOutput {
     expiration: Option<DateTime<Utc>>,
 }
 
+/// The profiles whose `rolesh credential-process` runs further up the process tree, one per
+/// line, so a credential_process that calls rolesh for the same profile fails instead of
+/// starting rolesh again and again.
+pub const CREDENTIAL_PROCESS_CHAIN: &str = "ROLESH_CREDENTIAL_PROCESS_CHAIN";
+
 /// Runs the command as botocore does: split shell-style, no shell, stdout read as JSON; its
 /// stderr and stdin stay the user's, so it can prompt.
-fn process(profile: &str, command: &str) -> Result<Credentials, Error> {
+fn process(profile: &str, command: &str, env: &Env) -> Result<Credentials, Error> {
     let fail = |why: String| Error::Config(format!("credential_process of profile `{profile}` {why}"));
     let argv = shell_split(command).ok_or_else(|| fail("has unbalanced quotes; fix the command".into()))?;
     let (program, args) = argv.split_first().ok_or_else(|| fail("is empty; give a command".into()))?;
-    let out = std::process::Command::new(program)
+    let mut cmd = std::process::Command::new(program);
+    if let Some(chain) = env.get_os(CREDENTIAL_PROCESS_CHAIN) {
+        cmd.env(CREDENTIAL_PROCESS_CHAIN, chain);
+    }
+    let out = cmd
         .args(args)
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -180,13 +189,13 @@ mod tests {
     #[test]
     fn a_credential_process_is_read_as_version_1_json() {
         let cmd = r#"printf '{"Version":1,"AccessKeyId":"AKIAP","SecretAccessKey":"sk","Expiration":"2030-01-01T00:00:00Z"}'"#;
-        let c = process("p", cmd).unwrap();
+        let c = process("p", cmd, &Env::default()).unwrap();
         assert_eq!(c.access_key_id, "AKIAP");
         assert!(c.session_token.is_none());
         assert_eq!(c.expiration.unwrap().timestamp(), 1_893_456_000);
-        let err = process("p", "false").unwrap_err().to_string();
+        let err = process("p", "false", &Env::default()).unwrap_err().to_string();
         assert!(err.starts_with("credential_process of profile `p` exited with"), "{err}");
-        let err = process("p", "echo nope").unwrap_err().to_string();
+        let err = process("p", "echo nope", &Env::default()).unwrap_err().to_string();
         assert!(err.contains("Version 1 JSON"), "{err}");
     }
 

@@ -76,6 +76,45 @@ pub fn quote_pwsh(value: &OsStr) -> String {
     out
 }
 
+/// Why a value cannot be written in a format that has no way to escape it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unquotable(pub &'static str);
+
+/// Windows cmd, for `set "NAME=value"` lines: inside the quotes `&|<>^` are literal, so the
+/// value goes in as it is. cmd has no escape that works both in a batch file and typed at
+/// the prompt (`%%` is one `%` only in a batch file), and a `"` would end the quoting, so
+/// values with `%`, `"` or a line break are refused rather than changed.
+pub fn quote_cmd(value: &OsStr) -> Result<String, Unquotable> {
+    let text = value.to_str().ok_or(Unquotable("bytes that are not UTF-8"))?;
+    match text.chars().find(|c| matches!(c, '%' | '"' | '\n' | '\r')) {
+        Some('%') => Err(Unquotable("a `%`")),
+        Some('"') => Err(Unquotable("a `\"`")),
+        Some(_) => Err(Unquotable("a line break")),
+        None => Ok(text.to_string()),
+    }
+}
+
+/// A dotenv value, written as `docker run --env-file` reads it: everything after the first
+/// `=` up to the end of the line, taken literally (no quotes, no escapes). Compose's
+/// `env_file` reads the same line differently when the value has a `$`, a ` #`, starts with
+/// a quote or has spaces at either end, so such values are refused, as are line breaks.
+pub fn quote_dotenv(value: &OsStr) -> Result<String, Unquotable> {
+    let text = value.to_str().ok_or(Unquotable("bytes that are not UTF-8"))?;
+    if text.contains(['\n', '\r']) {
+        Err(Unquotable("a line break"))
+    } else if text.contains('$') {
+        Err(Unquotable("a `$`, which Compose would expand"))
+    } else if text.contains(" #") || text.contains("\t#") {
+        Err(Unquotable("` #`, which Compose would read as a comment"))
+    } else if text.starts_with(['"', '\'', '`']) {
+        Err(Unquotable("a leading quote, which Compose would remove"))
+    } else if text.trim() != text {
+        Err(Unquotable("spaces at either end, which Compose would trim"))
+    } else {
+        Ok(text.to_string())
+    }
+}
+
 #[cfg(unix)]
 fn bytes(value: &OsStr) -> std::borrow::Cow<'_, [u8]> {
     use std::os::unix::ffi::OsStrExt;
@@ -127,6 +166,30 @@ mod tests {
                 let q = quote(shell, OsStr::new(s));
                 assert!(q.starts_with('\'') && q.ends_with('\'') && q.len() >= 2, "{shell:?} {q}");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod literal_format_tests {
+    use super::*;
+
+    #[test]
+    fn cmd_takes_specials_literally_and_refuses_what_it_cannot_carry() {
+        assert_eq!(quote_cmd(OsStr::new("a&b|c<d>e^f!g (h) it's")).as_deref(), Ok("a&b|c<d>e^f!g (h) it's"));
+        assert_eq!(quote_cmd(OsStr::new("")).as_deref(), Ok(""));
+        assert_eq!(quote_cmd(OsStr::new("100%")), Err(Unquotable("a `%`")));
+        assert_eq!(quote_cmd(OsStr::new("say \"hi\"")), Err(Unquotable("a `\"`")));
+        assert_eq!(quote_cmd(OsStr::new("a\r\nb")), Err(Unquotable("a line break")));
+    }
+
+    #[test]
+    fn dotenv_values_are_literal_and_refused_when_compose_would_read_them_otherwise() {
+        for ok in ["wJalr/K7+MDENG=", "eu-west-1", "a b", "a#b", "x'y\"z", "ünï ☃", ""] {
+            assert_eq!(quote_dotenv(OsStr::new(ok)).as_deref(), Ok(ok));
+        }
+        for bad in ["a\nb", "a\rb", "$HOME", "a #b", "'q'", "\"q\"", " lead", "trail "] {
+            assert!(quote_dotenv(OsStr::new(bad)).is_err(), "{bad:?}");
         }
     }
 }

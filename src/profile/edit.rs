@@ -1,0 +1,314 @@
+//! Small, careful edits to the shared AWS files: replace or append one section and leave
+//! every other byte alone (comments, order, blank lines, CRLF endings, a BOM, a missing
+//! final newline). Sections are found with the reader's rules ([`super::config`]), so the
+//! section edited is the one the AWS tools read. Used by `save` and `config add-role`.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::config::{config_section_profile, parse_ini};
+use crate::error::Error;
+use crate::fsutil;
+
+/// Which file a section lives in, which decides how its name is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `~/.aws/config`: `[default]` and `[profile NAME]`.
+    Config,
+    /// `~/.aws/credentials`: `[NAME]`.
+    Credentials,
+}
+
+/// One line of a section body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Comment(String),
+    Key(&'static str, String),
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A config or credentials file's bytes.
+pub struct Document {
+    bytes: Vec<u8>,
+}
+
+struct Section {
+    name: String,
+    /// From the header's first byte to the end (line break included) of its last setting;
+    /// comments and blank lines after that belong to whatever follows.
+    range: Range<usize>,
+}
+
+impl Document {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Document { bytes }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The file's own line break: CRLF if its first line ends so, else LF.
+    fn eol(&self) -> &'static str {
+        match self.bytes.iter().position(|&b| b == b'\n') {
+            Some(i) if i > 0 && self.bytes[i - 1] == b'\r' => "\r\n",
+            _ => "\n",
+        }
+    }
+
+    /// Sections in file order, with the same line rules as `parse_ini`.
+    fn sections(&self) -> Vec<Section> {
+        let start = if self.bytes.starts_with(BOM) { BOM.len() } else { 0 };
+        let mut sections: Vec<Section> = Vec::new();
+        let mut after_key = false;
+        let mut pos = start;
+        while pos < self.bytes.len() {
+            let end = self.bytes[pos..].iter().position(|&b| b == b'\n').map_or(self.bytes.len(), |i| pos + i + 1);
+            let raw = String::from_utf8_lossy(&self.bytes[pos..end]);
+            let line = raw.trim_end_matches(['\n', '\r']);
+            let trimmed = line.trim();
+            let indented = line.starts_with([' ', '\t']);
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                // Not part of any section's content.
+            } else if indented
+                && after_key
+                && let Some(s) = sections.last_mut()
+            {
+                // A continuation line: part of the setting above it.
+                s.range.end = end;
+            } else if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.find(']').map(|e| &t[..e])) {
+                sections.push(Section { name: inner.trim().to_string(), range: pos..end });
+                after_key = false;
+            } else if let Some(s) = sections.last_mut() {
+                s.range.end = end;
+                after_key = trimmed.find(['=', ':']).is_some_and(|i| !trimmed[..i].trim().is_empty());
+            }
+            pos = end;
+        }
+        sections
+    }
+
+    /// The byte range of profile `name`'s section; two sections for one profile are an error,
+    /// as rolesh could not tell which one the user means.
+    fn find(&self, kind: Kind, name: &str, path: &Path) -> Result<Option<Range<usize>>, Error> {
+        let mut found = self.sections().into_iter().filter(|s| match kind {
+            Kind::Config => config_section_profile(&s.name).as_deref() == Some(name),
+            Kind::Credentials => s.name == name,
+        });
+        let first = found.next().map(|s| s.range);
+        if first.is_some() && found.next().is_some() {
+            return Err(Error::Config(format!(
+                "profile `{name}` has more than one section in {}; merge them into one first",
+                path.display()
+            )));
+        }
+        Ok(first)
+    }
+
+    /// The settings of profile `name`'s section, if it has one.
+    pub fn values(&self, kind: Kind, name: &str, path: &Path) -> Result<Option<Vec<(String, String)>>, Error> {
+        Ok(self.find(kind, name, path)?.map(|r| {
+            let text = String::from_utf8_lossy(&self.bytes[r]);
+            parse_ini(&text).into_iter().next().map(|(_, values)| values).unwrap_or_default()
+        }))
+    }
+
+    /// Replaces profile `name`'s section with `lines`, or appends it after a blank line.
+    pub fn upsert(&mut self, kind: Kind, name: &str, lines: &[Line], path: &Path) -> Result<(), Error> {
+        validate_name(name)?;
+        let eol = self.eol();
+        let mut text = header(kind, name);
+        for line in lines {
+            text.push_str(eol);
+            match line {
+                Line::Comment(c) => text.push_str(&format!("# {}", single_line(c)?)),
+                Line::Key(k, v) => text.push_str(&format!("{k} = {}", single_line(v)?)),
+            }
+        }
+        match self.find(kind, name, path)? {
+            Some(range) => {
+                // A section that ended the file without a line break still does.
+                if self.bytes[range.end - 1] == b'\n' {
+                    text.push_str(eol);
+                }
+                self.bytes.splice(range, text.into_bytes());
+            }
+            None => {
+                let body = self.bytes.strip_prefix(BOM).unwrap_or(&self.bytes);
+                let mut prefix = String::new();
+                if !body.is_empty() && !body.ends_with(b"\n") {
+                    prefix.push_str(eol);
+                }
+                let ends_blank = body.ends_with(b"\n\n") || body.ends_with(b"\n\r\n");
+                if !body.is_empty() && !ends_blank {
+                    prefix.push_str(eol);
+                }
+                text.push_str(eol);
+                self.bytes.extend_from_slice(prefix.as_bytes());
+                self.bytes.extend_from_slice(text.as_bytes());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn header(kind: Kind, name: &str) -> String {
+    match kind {
+        Kind::Config if name == "default" => "[default]".to_string(),
+        // botocore shlex-splits `profile NAME`: a name with spaces needs quotes.
+        Kind::Config if name.contains(char::is_whitespace) => format!("[profile \"{name}\"]"),
+        Kind::Config => format!("[profile {name}]"),
+        Kind::Credentials => format!("[{name}]"),
+    }
+}
+
+/// A profile name the AWS tools read back unchanged from a section header.
+pub fn validate_name(name: &str) -> Result<(), Error> {
+    let bad = name.is_empty()
+        || name.trim() != name
+        || name.chars().any(|c| c.is_control() || matches!(c, '[' | ']' | '"' | '\''))
+        || name.starts_with(['#', ';']);
+    if bad {
+        Err(Error::Usage(format!(
+            "`{name}` cannot be a profile name; use letters, digits and -_.@ (no brackets, quotes or line breaks)"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// A value the INI reader gives back as written: one line, no spaces at either end.
+fn single_line(value: &str) -> Result<&str, Error> {
+    if value.contains(['\n', '\r']) || value.trim() != value {
+        Err(Error::Usage(format!(
+            "`{}` cannot be written to an AWS config file: it must be one line without spaces at either end",
+            value.escape_debug()
+        )))
+    } else {
+        Ok(value)
+    }
+}
+
+/// Edits the file at `path` under a lock on a sibling lock file: read, `change`, write
+/// atomically. An existing file keeps its mode; a new one is 0600 in (if it is new too) a
+/// 0700 directory. A symlinked file is edited where it points, so the link survives.
+pub fn edit_file<T>(path: &Path, change: impl FnOnce(&mut Document) -> Result<T, Error>) -> Result<T, Error> {
+    let path = resolve_link(path);
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.exists() {
+        fsutil::private_dir(dir).map_err(|e| Error::state("create", dir, e))?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let lock_path = dir.join(format!(".{name}.lock"));
+    let _lock = fsutil::lock(&lock_path, Duration::from_secs(10)).map_err(|e| Error::state("lock", &lock_path, e))?;
+    let (bytes, mode) = match std::fs::read(&path) {
+        Ok(bytes) => (bytes, mode_of(&path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), 0o600),
+        Err(e) => return Err(Error::state("read", &path, e)),
+    };
+    let mut doc = Document::new(bytes);
+    let out = change(&mut doc)?;
+    fsutil::write_atomic(&path, doc.bytes(), mode).map_err(|e| Error::state("write", &path, e))?;
+    Ok(out)
+}
+
+fn resolve_link(path: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o600)
+}
+
+#[cfg(not(unix))]
+fn mode_of(_path: &Path) -> u32 {
+    0o600
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(pairs: &[(&'static str, &str)]) -> Vec<Line> {
+        pairs.iter().map(|(k, v)| Line::Key(k, v.to_string())).collect()
+    }
+
+    fn upserted(before: &str, kind: Kind, name: &str, lines: &[Line]) -> String {
+        let mut doc = Document::new(before.as_bytes().to_vec());
+        doc.upsert(kind, name, lines, Path::new("f")).unwrap();
+        String::from_utf8(doc.bytes).unwrap()
+    }
+
+    #[test]
+    fn replacing_a_section_keeps_comments_before_the_next_one() {
+        let before = "# top\n[a]\nx = 1\n  cont\n\n# about b\n[b]\ny = 2\n";
+        let after = upserted(before, Kind::Credentials, "a", &keys(&[("x", "9")]));
+        assert_eq!(after, "# top\n[a]\nx = 9\n\n# about b\n[b]\ny = 2\n");
+    }
+
+    #[test]
+    fn appending_adds_one_blank_line_and_keeps_crlf_and_the_bom() {
+        let before = "\u{feff}[default]\r\nregion = x\r\n";
+        let after = upserted(before, Kind::Config, "new role", &keys(&[("role_arn", "r")]));
+        assert_eq!(after, "\u{feff}[default]\r\nregion = x\r\n\r\n[profile \"new role\"]\r\nrole_arn = r\r\n");
+        assert_eq!(upserted("", Kind::Config, "p", &[]), "[profile p]\n");
+        assert_eq!(upserted("[a]\nk=v", Kind::Credentials, "b", &[]), "[a]\nk=v\n\n[b]\n");
+        assert_eq!(upserted("[a]\n\n", Kind::Credentials, "b", &[]), "[a]\n\n[b]\n");
+    }
+
+    #[test]
+    fn a_last_section_without_a_final_newline_stays_without_one() {
+        let after = upserted("[a]\nk=1\n[b]\nk=2", Kind::Credentials, "b", &keys(&[("k", "3")]));
+        assert_eq!(after, "[a]\nk=1\n[b]\nk = 3");
+    }
+
+    #[test]
+    fn config_sections_are_found_by_botocore_names() {
+        let before = "[profile  dev ]\nrole_arn = old\n[dev]\nx=1\n[profile \"my team\"]\nr=1\n";
+        let after = upserted(before, Kind::Config, "dev", &keys(&[("role_arn", "new")]));
+        assert_eq!(after, "[profile dev]\nrole_arn = new\n[dev]\nx=1\n[profile \"my team\"]\nr=1\n");
+        let doc = Document::new(before.as_bytes().to_vec());
+        let values = doc.values(Kind::Config, "my team", Path::new("f")).unwrap().unwrap();
+        assert_eq!(values, [("r".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn two_sections_for_one_profile_are_refused() {
+        let mut doc = Document::new(b"[a]\nk=1\n[a]\nk=2\n".to_vec());
+        let err = doc.upsert(Kind::Credentials, "a", &[], Path::new("creds")).unwrap_err();
+        assert!(err.to_string().contains("more than one section in creds"), "{err}");
+    }
+
+    #[test]
+    fn names_and_values_that_would_not_read_back_are_refused() {
+        for bad in ["", " a", "a]", "[a", "a\nb", "\"q\"", "#x"] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+        let mut doc = Document::new(Vec::new());
+        assert!(doc.upsert(Kind::Config, "p", &keys(&[("k", "a\nb")]), Path::new("f")).is_err());
+        assert!(doc.upsert(Kind::Config, "p", &keys(&[("k", " a")]), Path::new("f")).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_file_is_edited_where_it_points_and_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dotfiles-config");
+        std::fs::write(&target, "[a]\nk = 1\n").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("config");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        edit_file(&link, |doc| doc.upsert(Kind::Credentials, "b", &[], &link)).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "[a]\nk = 1\n\n[b]\n");
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o644);
+    }
+}
