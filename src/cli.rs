@@ -48,7 +48,7 @@ pub enum Command {
     Use(UseArgs),
     /// Leave the role: restore this shell's environment from before `rolesh use`
     Unuse(UnuseArgs),
-    /// Print the shell hook that makes `use`/`unuse` work (see docs/shell.md)
+    /// Print the hook that makes `use`/`unuse` work in bash, zsh, fish or PowerShell
     Init(InitArgs),
     /// Print the session for a prompt (`dev 42m`); nothing outside one
     Prompt(PromptArgs),
