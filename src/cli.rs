@@ -49,6 +49,11 @@ pub enum Command {
     /// Leave the role: restore this shell's environment from before `rolesh use`
     Unuse(UnuseArgs),
     /// Print the hook that makes `use`/`unuse` work in bash, zsh, fish or PowerShell
+    #[command(after_help = "Load it from your shell's startup file:\n  \
+        ~/.bashrc                   eval \"$(rolesh init bash)\"\n  \
+        ~/.zshrc                    eval \"$(rolesh init zsh)\"\n  \
+        ~/.config/fish/config.fish  rolesh init fish | source\n  \
+        $PROFILE                    Invoke-Expression (& rolesh init powershell | Out-String)")]
     Init(InitArgs),
     /// Print the session for a prompt (`dev 42m`); nothing outside one
     Prompt(PromptArgs),
