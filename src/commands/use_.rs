@@ -18,7 +18,7 @@ pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
     let session = super::session_for(&args.profile, &args.session, env)?;
     let id = new_session_id();
     // The hook passes the interactive shell's pid; the ledger's register() turns a second `use` in it into a switch.
-    // TODO(ledger): if let Err(e) = Ledger::open(env).and_then(|l| l.register(Entry::new(&id, Kind::Use, &session, args.hook.shell_pid.or_else(ledger::parent_pid).unwrap_or(0), env))) { ledger::warn(&format!("session {id} is not in the ledger: {e}")) }
+    // TODO(ledger): if let Some(pid) = args.hook.shell_pid.or_else(ledger::parent_pid) && let Err(e) = Ledger::open(env).and_then(|l| l.register(Entry::new(&id, Kind::Use, &session, pid, env))) { ledger::warn(&format!("session {id} is not in the ledger: {e}")) }
     let (changes, record) = restore::switch(env, record, &session.environment(&id));
     super::print_bytes(&apply(shell, &changes, &record.encode()))?;
     eprintln!("rolesh: using {}; `rolesh unuse` to leave", describe(&session));
