@@ -258,3 +258,27 @@ fn shell_starts_dollar_shell_with_the_session_and_exits_with_its_status() {
         out.stderr
     );
 }
+
+/// A failed `use` (here an unknown profile) changes nothing and hands its exit code back.
+#[test]
+fn a_failed_use_changes_nothing_and_returns_its_code() {
+    let home = aws_home();
+    let cases = [
+        (
+            "bash",
+            vec!["--norc", "--noprofile"],
+            r#"eval "$(rolesh init bash)"; rolesh use nope; echo "st=$? ${AWS_ACCESS_KEY_ID-unset}""#,
+        ),
+        ("zsh", vec!["-f"], r#"eval "$(rolesh init zsh)"; rolesh use nope; echo "st=$? ${AWS_ACCESS_KEY_ID-unset}""#),
+        (
+            "fish",
+            vec!["--no-config"],
+            r#"rolesh init fish | source; rolesh use nope; echo "st=$status" (set -q AWS_ACCESS_KEY_ID; and echo set; or echo unset)"#,
+        ),
+    ];
+    for (shell, flags, script) in cases {
+        let out = run_script(shell, &flags, script, &home.env);
+        assert_eq!(out.stdout, "st=3 unset\n", "{shell}: {}", out.stderr);
+        assert!(out.stderr.contains("profile `nope` not found"), "{shell}: {}", out.stderr);
+    }
+}
