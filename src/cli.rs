@@ -5,6 +5,8 @@ use std::ffi::OsString;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::ArgValueCandidates;
 
+use crate::shell::Shell;
+
 #[derive(Debug, Parser)]
 #[command(name = "rolesh", version, about = "AWS STS AssumeRole sessions made painless in the shell")]
 pub struct Cli {
@@ -38,6 +40,23 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Show the active rolesh sessions of this user, nested sessions under their parents
     Ls(LsArgs),
+    /// Open a subshell with a role's temporary credentials; `exit` leaves it
+    #[command(arg_required_else_help = true)]
+    Shell(ShellArgs),
+    /// Switch this shell to a role (needs the hook from `rolesh init`)
+    #[command(arg_required_else_help = true)]
+    Use(UseArgs),
+    /// Leave the role: restore this shell's environment from before `rolesh use`
+    Unuse(UnuseArgs),
+    /// Print the hook that makes `use`/`unuse` work in bash, zsh, fish or PowerShell
+    #[command(after_help = "Load it from your shell's startup file:\n  \
+        ~/.bashrc                   eval \"$(rolesh init bash)\"\n  \
+        ~/.zshrc                    eval \"$(rolesh init zsh)\"\n  \
+        ~/.config/fish/config.fish  rolesh init fish | source\n  \
+        $PROFILE                    Invoke-Expression (& rolesh init powershell | Out-String)")]
+    Init(InitArgs),
+    /// Print the session for a prompt (`dev 42m`); nothing outside one
+    Prompt(PromptArgs),
 }
 
 /// How to get a session: shared by every command that assumes a role.
@@ -79,6 +98,59 @@ pub struct ExecArgs {
     /// The command and its arguments, after `--`
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    pub profile: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// The shell to start [default: $SHELL; on Windows pwsh, else powershell, else %COMSPEC%]
+    #[arg(long, value_name = "PATH")]
+    pub shell: Option<std::path::PathBuf>,
+}
+
+/// Set by the hook's `rolesh` function, never by hand: which shell to print code for.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HookArgs {
+    #[arg(long, value_name = "SHELL", hide = true)]
+    pub shell_hook: Option<Shell>,
+    /// The pid of the interactive shell, whose exit ends the session.
+    #[arg(long, value_name = "PID", hide = true)]
+    pub shell_pid: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    pub profile: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
+    pub hook: HookArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UnuseArgs {
+    #[command(flatten)]
+    pub hook: HookArgs,
+    /// Called by the prompt hook when ROLESH_EXPIRES has passed.
+    #[arg(long, hide = true)]
+    pub expired: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The shell to print the hook for
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    /// What to print: {profile}, {left} (42m, 1h05m, expired), {expires} (RFC 3339)
+    #[arg(long, default_value = "{profile} {left}")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

@@ -5,9 +5,13 @@ mod config;
 mod credential_process;
 mod exec;
 mod export;
+mod init;
 mod list;
 mod ls;
+pub mod prompt;
 mod save;
+mod shell;
+mod use_;
 mod whoami;
 
 use std::io::Write;
@@ -28,6 +32,11 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Save(args) => save::run(args, env),
         Command::Config(cmd) => config::run(cmd, env),
         Command::Completions(args) => completions::run(args),
+        Command::Shell(args) => shell::run(args, env),
+        Command::Use(args) => use_::run_use(args, env),
+        Command::Unuse(args) => use_::run_unuse(args, env),
+        Command::Init(args) => init::run(args),
+        Command::Prompt(args) => prompt::run(args, env),
         Command::Ls(args) => ls::run(args, env),
     }
 }
@@ -55,8 +64,13 @@ pub fn session_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Sessi
 
 /// Writes to stdout; a closed pipe (`rolesh list | head -1`) ends rolesh quietly.
 pub fn print(text: &str) -> Result<(), Error> {
+    print_bytes(text.as_bytes())
+}
+
+/// [`print`] for shell code, which may hold values that are not UTF-8.
+pub fn print_bytes(bytes: &[u8]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::Exit(0)),
         Err(e) => Err(Error::State(format!("could not write to stdout: {e}"))),

@@ -1,8 +1,11 @@
 //! Every shell's syntax in one place: [`quote`] has one quoting function per shell and
-//! [`render`] builds set/unset lines only from them.
+//! [`render`] builds set/unset lines only from them; [`init`] fills in the hook scripts and
+//! [`restore`] keeps what `unuse` puts back.
 
+pub mod init;
 pub mod quote;
 pub mod render;
+pub mod restore;
 
 /// A shell rolesh can speak to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -6,16 +6,26 @@ use std::ffi::OsStr;
 use super::Shell;
 
 pub fn quote(shell: Shell, value: &OsStr) -> String {
+    into_string(quote_bytes(shell, value))
+}
+
+/// [`quote`] as raw bytes: a value that is not UTF-8 stays byte-exact (bash, zsh and fish
+/// read their input as bytes). Write it out with `Write::write_all`, never via `String`.
+pub fn quote_bytes(shell: Shell, value: &OsStr) -> Vec<u8> {
     match shell {
-        Shell::Bash | Shell::Zsh => quote_posix(value),
-        Shell::Fish => quote_fish(value),
-        Shell::Pwsh => quote_pwsh(value),
+        Shell::Bash | Shell::Zsh => posix_bytes(value),
+        Shell::Fish => fish_bytes(value),
+        Shell::Pwsh => quote_pwsh(value).into_bytes(),
     }
 }
 
 /// POSIX single quotes: everything inside is literal, so only `'` needs care (`'\''`).
 /// Works in sh, bash and zsh alike, newlines and non-UTF-8 bytes included.
 pub fn quote_posix(value: &OsStr) -> String {
+    into_string(posix_bytes(value))
+}
+
+fn posix_bytes(value: &OsStr) -> Vec<u8> {
     let bytes = bytes(value);
     let mut out = Vec::with_capacity(bytes.len() + 2);
     out.push(b'\'');
@@ -27,11 +37,15 @@ pub fn quote_posix(value: &OsStr) -> String {
         }
     }
     out.push(b'\'');
-    into_string(out)
+    out
 }
 
 /// fish single quotes: literal except `\\` and `\'`.
 pub fn quote_fish(value: &OsStr) -> String {
+    into_string(fish_bytes(value))
+}
+
+fn fish_bytes(value: &OsStr) -> Vec<u8> {
     let bytes = bytes(value);
     let mut out = Vec::with_capacity(bytes.len() + 2);
     out.push(b'\'');
@@ -42,11 +56,12 @@ pub fn quote_fish(value: &OsStr) -> String {
         out.push(b);
     }
     out.push(b'\'');
-    into_string(out)
+    out
 }
 
 /// PowerShell single quotes: literal except the quote, doubled. PowerShell also reads the
-/// typographic quotes U+2018..U+201B as single quotes, so those are doubled too.
+/// typographic quotes U+2018..U+201B as single quotes, so those are doubled too. PowerShell
+/// strings are UTF-16, so a non-UTF-8 value can only be passed on lossily.
 pub fn quote_pwsh(value: &OsStr) -> String {
     let text = value.to_string_lossy();
     let mut out = String::with_capacity(text.len() + 2);
@@ -111,12 +126,11 @@ fn bytes(value: &OsStr) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(value.to_string_lossy().into_owned().into_bytes())
 }
 
-/// Shell code is written to stdout as bytes; a value that is not UTF-8 stays byte-exact.
+/// For callers that need text: non-UTF-8 parts are replaced, so byte-exact callers use
+/// [`quote_bytes`] instead.
 fn into_string(bytes: Vec<u8>) -> String {
     match String::from_utf8(bytes) {
         Ok(s) => s,
-        // Callers print with `print_bytes`-style writers when this matters; keep the
-        // UTF-8 parts and mark the rest so nothing silently changes meaning.
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
 }
@@ -130,14 +144,14 @@ mod tests {
 
     #[test]
     fn posix_quotes_only_escape_the_single_quote() {
-        assert_eq!(quote_posix(OsStr::new("it's")), r"'it'\''s'");
-        assert_eq!(quote_posix(OsStr::new("")), "''");
-        assert_eq!(quote_posix(OsStr::new("$x\\")), r"'$x\'");
+        assert_eq!(quote(Shell::Bash, OsStr::new("it's")), r"'it'\''s'");
+        assert_eq!(quote(Shell::Zsh, OsStr::new("")), "''");
+        assert_eq!(quote(Shell::Bash, OsStr::new("$x\\")), r"'$x\'");
     }
 
     #[test]
     fn fish_quotes_escape_quote_and_backslash() {
-        assert_eq!(quote_fish(OsStr::new(r"a'b\c")), r"'a\'b\\c'");
+        assert_eq!(quote(Shell::Fish, OsStr::new(r"a'b\c")), r"'a\'b\\c'");
     }
 
     #[test]

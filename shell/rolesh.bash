@@ -1,0 +1,74 @@
+# shellcheck shell=bash
+# rolesh hook for bash (5.0 or newer): add  eval "$(rolesh init bash)"  to ~/.bashrc.
+#
+# `rolesh use` and `rolesh unuse` must change this shell, so `rolesh` is a function: for
+# those two it runs the binary, which prints shell code on stdout, and evals that code. Every
+# other subcommand goes straight to the binary. Works under `set -euo pipefail`.
+
+# The binary receives the saved environment (this shell's private __rolesh_restore, never
+# exported: it may hold keys the session hides from children) for this one call only, and
+# the shell's pid, whose exit ends the session.
+rolesh() {
+    case "${1-}" in
+    use | unuse)
+        local __rolesh_code
+        __rolesh_code=$(ROLESH_RESTORE="${__rolesh_restore-}" command ::ROLESH:: "$1" --shell-hook bash --shell-pid "$$" "${@:2}") || return
+        eval "${__rolesh_code}"
+        ;;
+    *)
+        command ::ROLESH:: "$@"
+        ;;
+    esac
+}
+
+# The session as `PROFILE TIME-LEFT`, as `rolesh prompt` prints it, computed with builtins
+# only: use it in PS1 as '${ROLESH_PROMPT}' (a $(...) would fork at every prompt).
+__rolesh_prompt_update() {
+    ROLESH_PROMPT=
+    [[ -n ${ROLESH_PROFILE-} ]] || return 0
+    ROLESH_PROMPT=${ROLESH_PROFILE}
+    # A number check before any arithmetic: bash would evaluate a crafted value as code.
+    [[ ${ROLESH_EXPIRES-} =~ ^[0-9]{1,12}$ ]] || return 0
+    local -i left=$((10#${ROLESH_EXPIRES} - EPOCHSECONDS))
+    if ((left <= 0)); then
+        ROLESH_PROMPT+=" expired"
+    elif ((left < 60)); then
+        ROLESH_PROMPT+=" ${left}s"
+    elif ((left < 3600)); then
+        ROLESH_PROMPT+=" $((left / 60))m"
+    else
+        printf -v ROLESH_PROMPT '%s %dh%02dm' "${ROLESH_PROFILE}" $((left / 3600)) $((left % 3600 / 60))
+    fi
+}
+
+# Prints the prompt text, for prompts that are built by a function.
+__rolesh_prompt() {
+    __rolesh_prompt_update
+    printf '%s' "${ROLESH_PROMPT}"
+}
+
+# At each prompt: clear an expired session (never keep one silently), then refresh
+# ROLESH_PROMPT. Outside a session this runs builtins only: $EPOCHSECONDS, no fork.
+__rolesh_hook() {
+    local -r __rolesh_status=$?
+    if [[ ${ROLESH_EXPIRES-} =~ ^[0-9]{1,12}$ ]] && ((EPOCHSECONDS >= 10#${ROLESH_EXPIRES})); then
+        # If the binary is gone, at least drop the dead credentials.
+        rolesh unuse --expired ||
+            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN ROLESH_EXPIRES ROLESH_SESSION
+    fi
+    __rolesh_prompt_update
+    return "${__rolesh_status}"
+}
+
+# Run last in PROMPT_COMMAND, so hooks before it (starship's, say) still see $PIPESTATUS.
+# A newline separates commands whatever the old value ends with; for the array form
+# (bash 5.1+) the hook is a new element. Loading twice adds nothing.
+if [[ ${PROMPT_COMMAND[*]-} != *__rolesh_hook* ]]; then
+    if [[ -v PROMPT_COMMAND && ${PROMPT_COMMAND@a} == *a* ]]; then
+        PROMPT_COMMAND+=(__rolesh_hook)
+    elif [[ -n ${PROMPT_COMMAND-} ]]; then
+        PROMPT_COMMAND+=$'\n__rolesh_hook'
+    else
+        PROMPT_COMMAND=__rolesh_hook
+    fi
+fi

@@ -1,0 +1,57 @@
+# rolesh hook for fish (3.1 or newer): add  rolesh init fish | source  to
+# ~/.config/fish/config.fish.
+#
+# `rolesh use` and `rolesh unuse` must change this shell, so `rolesh` is a function: for
+# those two it runs the binary, which prints shell code on stdout, and sources that code.
+# Every other subcommand goes straight to the binary.
+
+# The binary receives the saved environment (this shell's private __rolesh_restore, never
+# exported: it may hold keys the session hides from children) for this one call only, and
+# the shell's pid, whose exit ends the session.
+function rolesh --description 'AWS STS AssumeRole sessions in the shell'
+    switch "$argv[1]"
+        case use unuse
+            set -l __rolesh_restore_now
+            set -q __rolesh_restore; and set __rolesh_restore_now $__rolesh_restore
+            set -l code (ROLESH_RESTORE="$__rolesh_restore_now" command ::ROLESH:: $argv[1] --shell-hook fish --shell-pid $fish_pid $argv[2..-1])
+            or return
+            # Command substitution split the code into lines; joined again it is the same text.
+            string join \n -- $code | source
+        case '*'
+            command ::ROLESH:: $argv
+    end
+end
+
+# The session as `PROFILE TIME-LEFT`, as `rolesh prompt` prints it; call it from
+# fish_prompt. fish has no clock builtin, so this forks `date +%s`, but only while a session
+# is active.
+function __rolesh_prompt --description 'The rolesh session for a prompt'
+    set -q ROLESH_PROFILE; or return 0
+    if not string match -qr '^[0-9]{1,12}$' -- "$ROLESH_EXPIRES"
+        printf '%s' $ROLESH_PROFILE
+        return 0
+    end
+    set -l left (math $ROLESH_EXPIRES - (date +%s))
+    if test $left -le 0
+        printf '%s expired' $ROLESH_PROFILE
+    else if test $left -lt 60
+        printf '%s %ds' $ROLESH_PROFILE $left
+    else if test $left -lt 3600
+        printf '%s %dm' $ROLESH_PROFILE (math --scale=0 $left / 60)
+    else
+        printf '%s %dh%02dm' $ROLESH_PROFILE (math --scale=0 $left / 3600) (math --scale=0 $left % 3600 / 60)
+    end
+end
+
+# Before each prompt: clear an expired session, never keep one silently. Outside a session
+# this runs builtins only; inside one it forks `date +%s` once. Event handlers leave $status
+# and $pipestatus as they were, and defining the function again replaces it, so loading
+# twice adds nothing.
+function __rolesh_hook --on-event fish_prompt
+    string match -qr '^[0-9]{1,12}$' -- "$ROLESH_EXPIRES"; or return 0
+    if test (date +%s) -ge $ROLESH_EXPIRES
+        # If the binary is gone, at least drop the dead credentials.
+        rolesh unuse --expired
+        or set -e AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN ROLESH_EXPIRES ROLESH_SESSION
+    end
+end

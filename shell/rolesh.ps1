@@ -1,0 +1,122 @@
+# rolesh hook for PowerShell: add this line to $PROFILE:
+#   Invoke-Expression (& rolesh init powershell | Out-String)
+#
+# `rolesh use` and `rolesh unuse` must change this session, so `rolesh` is a function: for
+# those two it runs the binary, which prints PowerShell code on stdout, and runs that code.
+# Every other subcommand goes straight to the binary. Works under Set-StrictMode -Version Latest.
+
+# This session's saved environment (what `unuse` restores). A global variable, not $env:, as
+# it may hold keys the session hides from child processes.
+if (-not (Test-Path -LiteralPath Variable:global:__rolesh_restore)) {
+    $global:__rolesh_restore = ''
+}
+
+function global:rolesh {
+    $sub = if ($args.Count -gt 0) { [string]$args[0] } else { '' }
+    if ($sub -ne 'use' -and $sub -ne 'unuse') {
+        & ::ROLESH:: @args
+        return
+    }
+    $rest = @($args | Select-Object -Skip 1)
+    # The binary receives the saved environment for this one call only, and this session's
+    # pid, whose exit ends the rolesh session.
+    $env:ROLESH_RESTORE = $global:__rolesh_restore
+    # rolesh prints UTF-8; PowerShell decodes a native command's output with
+    # [Console]::OutputEncoding, which on Windows is often a legacy code page.
+    $encoding = [Console]::OutputEncoding
+    try {
+        [Console]::OutputEncoding = [Text.Encoding]::UTF8
+        $code = & ::ROLESH:: $sub --shell-hook powershell --shell-pid $PID @rest
+    } finally {
+        [Console]::OutputEncoding = $encoding
+        Remove-Item -LiteralPath Env:ROLESH_RESTORE -ErrorAction SilentlyContinue
+    }
+    if ($LASTEXITCODE -ne 0) {
+        return
+    }
+    if ($null -ne $code) {
+        Invoke-Expression (@($code) -join "`n")
+    }
+}
+
+# The session as `PROFILE TIME-LEFT`, as `rolesh prompt` prints it, without starting a
+# process: call it from your prompt function.
+function global:__rolesh_prompt {
+    $profileName = $env:ROLESH_PROFILE
+    if (-not $profileName) {
+        return ''
+    }
+    $expires = $env:ROLESH_EXPIRES
+    if ($expires -notmatch '^[0-9]{1,12}$') {
+        return $profileName
+    }
+    $left = [long]$expires - [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+    if ($left -le 0) {
+        return "$profileName expired"
+    }
+    if ($left -lt 60) {
+        return "$profileName ${left}s"
+    }
+    if ($left -lt 3600) {
+        return "$profileName $([Math]::Floor($left / 60))m"
+    }
+    return ('{0} {1}h{2:00}m' -f $profileName, [Math]::Floor($left / 3600), [Math]::Floor(($left % 3600) / 60))
+}
+
+# Before each prompt: clear an expired session, never keep one silently. Outside a session
+# this starts no process.
+function global:__rolesh_hook {
+    $expires = $env:ROLESH_EXPIRES
+    if ($expires -notmatch '^[0-9]{1,12}$') {
+        return
+    }
+    if ([DateTimeOffset]::UtcNow.ToUnixTimeSeconds() -lt [long]$expires) {
+        return
+    }
+    $cleared = $false
+    try {
+        rolesh unuse --expired
+        $cleared = $LASTEXITCODE -eq 0
+    } catch {
+        Write-Warning "rolesh: $_"
+    }
+    if (-not $cleared) {
+        # If the binary is gone, at least drop the dead credentials.
+        foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'ROLESH_EXPIRES', 'ROLESH_SESSION') {
+            Remove-Item -LiteralPath "Env:$name" -ErrorAction SilentlyContinue
+        }
+    }
+}
+
+# Wrap the existing prompt once (loading twice does not stack): run the hook, give the old
+# prompt the same $? and $LASTEXITCODE it would have seen, and return its text.
+if (-not (Test-Path -LiteralPath Variable:global:__rolesh_hooked)) {
+    $global:__rolesh_hooked = $true
+    $global:__rolesh_old_prompt = $function:prompt
+    function global:prompt {
+        $success = $global:?
+        # Under StrictMode, reading $LASTEXITCODE before any native command has run fails.
+        $hadExitCode = Test-Path -LiteralPath Variable:global:LASTEXITCODE
+        $exitCode = if ($hadExitCode) { $global:LASTEXITCODE } else { 0 }
+        try {
+            __rolesh_hook
+        } catch {
+            Write-Warning "rolesh: $_"
+        }
+        $old = $global:__rolesh_old_prompt
+        if ($null -eq $old) {
+            $old = { "PS $($executionContext.SessionState.Path.CurrentLocation)$('>' * ($nestedPromptLevel + 1)) " }
+        }
+        if ($hadExitCode) {
+            $global:LASTEXITCODE = $exitCode
+        }
+        # $? cannot be assigned, so the last statement before the old prompt sets it back:
+        # one that succeeds, or an error that is ignored (starship's trick).
+        if ($success) {
+            $null = 1
+        } else {
+            Write-Error '' -ErrorAction Ignore
+        }
+        & $old
+    }
+}

@@ -1,0 +1,70 @@
+# rolesh hook for zsh: add  eval "$(rolesh init zsh)"  to ~/.zshrc.
+# (shellcheck has no zsh mode; the tests check this file with `zsh -n`.)
+#
+# `rolesh use` and `rolesh unuse` must change this shell, so `rolesh` is a function: for
+# those two it runs the binary, which prints shell code on stdout, and evals that code. Every
+# other subcommand goes straight to the binary. Works under `setopt nounset err_exit`.
+
+# $EPOCHSECONDS without forking `date`.
+zmodload zsh/datetime
+
+# The binary receives the saved environment (this shell's private __rolesh_restore, never
+# exported: it may hold keys the session hides from children) for this one call only, and
+# the shell's pid, whose exit ends the session.
+rolesh() {
+    case "${1-}" in
+    use | unuse)
+        local __rolesh_code
+        __rolesh_code="$(ROLESH_RESTORE="${__rolesh_restore-}" command ::ROLESH:: "$1" --shell-hook zsh --shell-pid "$$" "${@:2}")" || return
+        eval "${__rolesh_code}"
+        ;;
+    *)
+        command ::ROLESH:: "$@"
+        ;;
+    esac
+}
+
+# The session as `PROFILE TIME-LEFT`, as `rolesh prompt` prints it, from builtins only: use
+# it with `setopt prompt_subst` as PROMPT='${ROLESH_PROMPT} %# ' (no fork at each prompt).
+__rolesh_prompt_update() {
+    typeset -g ROLESH_PROMPT=
+    [[ -n ${ROLESH_PROFILE-} ]] || return 0
+    ROLESH_PROMPT=${ROLESH_PROFILE}
+    # A number check before any arithmetic: zsh would evaluate a crafted value as code.
+    [[ ${ROLESH_EXPIRES-} == <-> && ${#ROLESH_EXPIRES} -le 12 ]] || return 0
+    local -i left=$(( 10#${ROLESH_EXPIRES} - EPOCHSECONDS ))
+    if (( left <= 0 )); then
+        ROLESH_PROMPT+=" expired"
+    elif (( left < 60 )); then
+        ROLESH_PROMPT+=" ${left}s"
+    elif (( left < 3600 )); then
+        ROLESH_PROMPT+=" $(( left / 60 ))m"
+    else
+        ROLESH_PROMPT+=" $(( left / 3600 ))h${(l:2::0:)$(( left % 3600 / 60 ))}m"
+    fi
+}
+
+# Prints the prompt text, for prompts that are built by a function.
+__rolesh_prompt() {
+    __rolesh_prompt_update
+    print -rn -- "${ROLESH_PROMPT}"
+}
+
+# At each prompt: clear an expired session (never keep one silently), then refresh
+# ROLESH_PROMPT. Outside a session this runs builtins only.
+__rolesh_hook() {
+    local -r __rolesh_status=$?
+    if [[ ${ROLESH_EXPIRES-} == <-> && ${#ROLESH_EXPIRES} -le 12 ]] && (( EPOCHSECONDS >= 10#${ROLESH_EXPIRES} )); then
+        # If the binary is gone, at least drop the dead credentials.
+        rolesh unuse --expired ||
+            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN ROLESH_EXPIRES ROLESH_SESSION
+    fi
+    __rolesh_prompt_update
+    return ${__rolesh_status}
+}
+
+# Added once, at the end, so earlier precmd hooks (starship's, say) still see $pipestatus.
+typeset -ga precmd_functions
+if (( ! ${precmd_functions[(I)__rolesh_hook]} )); then
+    precmd_functions+=(__rolesh_hook)
+fi

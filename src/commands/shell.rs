@@ -1,0 +1,36 @@
+//! `rolesh shell`: a subshell holding the session; leaving it leaves the parent untouched.
+
+use std::ffi::OsString;
+
+use crate::cli::ShellArgs;
+use crate::env::Env;
+use crate::error::Error;
+use crate::session::new_session_id;
+
+pub fn run(args: ShellArgs, env: &Env) -> Result<i32, Error> {
+    let session = super::session_for(&args.profile, &args.session, env)?;
+    let id = new_session_id();
+    let program = args.shell.map(OsString::from).unwrap_or_else(|| default_shell(env));
+    eprintln!("rolesh: subshell with {}; `exit` to leave", super::use_::describe(&session));
+    // rolesh waits for the subshell, so its own pid lives exactly as long; dropping the registration deregisters.
+    // TODO(ledger): let _registered = ledger::track(env, Entry::new(&id, Kind::Shell, &session, std::process::id(), env));
+    crate::child::run(&[program], &session.environment(&id))
+}
+
+/// `$SHELL`, else `/bin/sh`.
+#[cfg(not(windows))]
+fn default_shell(env: &Env) -> OsString {
+    env.get_os("SHELL").filter(|s| !s.is_empty()).map_or_else(|| "/bin/sh".into(), OsString::from)
+}
+
+/// PowerShell 7 (`pwsh`), else Windows PowerShell, else `%COMSPEC%` (cmd.exe).
+#[cfg(windows)]
+fn default_shell(env: &Env) -> OsString {
+    let path = env.get_os("PATH").or_else(|| env.get_os("Path")).unwrap_or_default();
+    for name in ["pwsh.exe", "powershell.exe"] {
+        if std::env::split_paths(path).any(|dir| dir.join(name).is_file()) {
+            return name.into();
+        }
+    }
+    env.get_os("COMSPEC").filter(|s| !s.is_empty()).map_or_else(|| "cmd.exe".into(), OsString::from)
+}

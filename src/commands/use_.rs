@@ -1,0 +1,103 @@
+//! `rolesh use` / `rolesh unuse`: print shell code for the hook's `rolesh` function to eval.
+//! stdout is only ever that code; every message goes to stderr.
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::{UnuseArgs, UseArgs};
+use crate::env::Env;
+use crate::error::Error;
+use crate::session::{Session, new_session_id, rfc3339};
+use crate::shell::render::apply;
+use crate::shell::restore::{self, Record};
+use crate::shell::{Shell, init};
+
+pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
+    let shell = args.hook.shell_hook.ok_or_else(|| needs_hook("use", env))?;
+    // Read the record before any STS call, so a damaged one fails fast.
+    let record = Record::from_env(env)?;
+    let session = super::session_for(&args.profile, &args.session, env)?;
+    let id = new_session_id();
+    // The hook passes the interactive shell's pid; the ledger's register() turns a second `use` in it into a switch.
+    // TODO(ledger): if let Some(pid) = args.hook.shell_pid.or_else(ledger::parent_pid) && let Err(e) = Ledger::open(env).and_then(|l| l.register(Entry::new(&id, Kind::Use, &session, pid, env))) { ledger::warn(&format!("session {id} is not in the ledger: {e}")) }
+    let (changes, record) = restore::switch(env, record, &session.environment(&id));
+    super::print_bytes(&apply(shell, &changes, &record.encode()))?;
+    eprintln!("rolesh: using {}; `rolesh unuse` to leave", describe(&session));
+    Ok(0)
+}
+
+pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
+    let shell = args.hook.shell_hook.ok_or_else(|| needs_hook("unuse", env))?;
+    let record = Record::from_env(env)?.filter(|r| !r.is_empty());
+    let profile = env.get("ROLESH_PROFILE").unwrap_or("?").to_string();
+    let why =
+        if args.expired { format!("session `{profile}` expired{}", at(env)) } else { format!("left `{profile}`") };
+    let (changes, told) = match record {
+        Some(r) => {
+            // Only a shell that ran `use` owns its session; an inherited one belongs to its parent.
+            // TODO(ledger): if let Some(id) = env.get("ROLESH_SESSION") && let Err(e) = Ledger::open(env).and_then(|l| l.deregister(id)) { ledger::warn(&format!("could not remove session {id} from the ledger: {e}")) }
+            (r.restore(), format!("rolesh: {why}; the environment is as it was before `rolesh use`"))
+        }
+        // A session this shell inherited (from `rolesh shell` or a parent shell): nothing
+        // was recorded here, so remove its credentials rather than keep them.
+        None if env.get("ROLESH_SESSION").is_some() || env.get("ROLESH_PROFILE").is_some() => {
+            let changes = restore::SESSION_VARS.iter().map(|n| (n.to_string(), None)).collect();
+            (
+                changes,
+                format!("rolesh: {why}; its credentials are removed (it began outside this shell: `exit` leaves it)"),
+            )
+        }
+        None => {
+            eprintln!("rolesh: no session to leave in this shell");
+            return Ok(0);
+        }
+    };
+    super::print_bytes(&apply(shell, &changes, ""))?;
+    eprintln!("{told}");
+    Ok(0)
+}
+
+/// `dev (arn:aws:sts::…:assumed-role/dev/rolesh-ana) until 2026-11-25T23:40:00Z, 59m left`
+pub(super) fn describe(s: &Session) -> String {
+    let mut text = format!("`{}`", s.profile);
+    if let Some(arn) = s.assumed_arn.as_ref().or(s.role_arn.as_ref()) {
+        text.push_str(&format!(" ({arn})"));
+    }
+    if let Some(e) = s.credentials.expiration {
+        let left = super::prompt::left((e - Utc::now()).num_seconds());
+        text.push_str(&format!(" until {}, {left} left", rfc3339(e)));
+    }
+    text
+}
+
+fn at(env: &Env) -> String {
+    env.get("ROLESH_EXPIRES")
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+        .map(|t| format!(" at {}", rfc3339(t)))
+        .unwrap_or_default()
+}
+
+/// Run as the plain binary, `use` cannot change the shell that started it: say how to load
+/// the hook that can.
+fn needs_hook(cmd: &str, env: &Env) -> Error {
+    let shell = init::guess(env.get("SHELL"));
+    let (line, file) = init::setup_line(shell);
+    let shown = if shell == Shell::Pwsh { "PowerShell" } else { shell.name() };
+    Error::Usage(format!(
+        "`rolesh {cmd}` changes the current shell, so it needs rolesh's {shown} hook; add this line to {file} and open a new shell: {line}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_the_hook_use_names_the_line_for_the_rc_file() {
+        let e = needs_hook("use", &Env::from_pairs([("SHELL", "/usr/bin/zsh")]));
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().ends_with("~/.zshrc and open a new shell: eval \"$(rolesh init zsh)\""), "{e}");
+        let e = needs_hook("unuse", &Env::from_pairs([("SHELL", "/usr/bin/fish")]));
+        assert!(e.to_string().ends_with("rolesh init fish | source"), "{e}");
+    }
+}

@@ -1,0 +1,78 @@
+//! The hooks printed by `rolesh init`: real files in the top-level `shell/` folder (so
+//! shellcheck, `zsh -n` and fish_indent can read them), embedded here. Each has one token,
+//! `::ROLESH::`, replaced with the binary's path quoted for that shell (starship's approach).
+
+use std::ffi::OsStr;
+
+use super::Shell;
+use super::quote::quote_bytes;
+
+pub const TOKEN: &str = "::ROLESH::";
+
+pub fn script(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Bash => include_str!("../../shell/rolesh.bash"),
+        Shell::Zsh => include_str!("../../shell/rolesh.zsh"),
+        Shell::Fish => include_str!("../../shell/rolesh.fish"),
+        Shell::Pwsh => include_str!("../../shell/rolesh.ps1"),
+    }
+}
+
+/// The hook for `shell`, calling the binary at `exe`.
+pub fn hook(shell: Shell, exe: &OsStr) -> Vec<u8> {
+    let quoted = quote_bytes(shell, exe);
+    let mut out = Vec::new();
+    let mut rest = script(shell);
+    while let Some(at) = rest.find(TOKEN) {
+        out.extend_from_slice(&rest.as_bytes()[..at]);
+        out.extend_from_slice(&quoted);
+        rest = &rest[at + TOKEN.len()..];
+    }
+    out.extend_from_slice(rest.as_bytes());
+    out
+}
+
+/// The line to add to the shell's startup file, and that file.
+pub fn setup_line(shell: Shell) -> (&'static str, &'static str) {
+    match shell {
+        Shell::Bash => (r#"eval "$(rolesh init bash)""#, "~/.bashrc"),
+        Shell::Zsh => (r#"eval "$(rolesh init zsh)""#, "~/.zshrc"),
+        Shell::Fish => ("rolesh init fish | source", "~/.config/fish/config.fish"),
+        Shell::Pwsh => ("Invoke-Expression (& rolesh init powershell | Out-String)", "$PROFILE"),
+    }
+}
+
+/// Guesses the user's shell from `$SHELL` (or, on Windows, PowerShell).
+pub fn guess(shell_var: Option<&str>) -> Shell {
+    let name = shell_var.map(|s| s.rsplit(['/', '\\']).next().unwrap_or(s).trim_end_matches(".exe"));
+    match name {
+        Some("zsh") => Shell::Zsh,
+        Some("fish") => Shell::Fish,
+        Some("pwsh" | "powershell") => Shell::Pwsh,
+        Some(_) => Shell::Bash,
+        None if cfg!(windows) => Shell::Pwsh,
+        None => Shell::Bash,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hook_has_the_token_and_it_is_replaced_everywhere() {
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Pwsh] {
+            assert!(script(shell).contains(TOKEN), "{shell:?}");
+            let out = String::from_utf8(hook(shell, OsStr::new("/opt/it's/rolesh"))).unwrap();
+            assert!(!out.contains(TOKEN), "{shell:?}");
+        }
+    }
+
+    #[test]
+    fn the_shell_is_guessed_from_its_path() {
+        assert_eq!(guess(Some("/usr/bin/zsh")), Shell::Zsh);
+        assert_eq!(guess(Some("/usr/local/bin/fish")), Shell::Fish);
+        assert_eq!(guess(Some(r"C:\Program Files\PowerShell\7\pwsh.exe")), Shell::Pwsh);
+        assert_eq!(guess(Some("/bin/bash")), Shell::Bash);
+    }
+}

@@ -1,0 +1,261 @@
+//! The hook scripts and the code `use`/`unuse` print, for every shell: snapshots, the shells'
+//! own syntax checks (shellcheck, `zsh -n`, `fish --no-execute`, a PowerShell parser), and
+//! loading each hook under strict settings. A missing shell fails the test, never skips it.
+//! Unix-only like the other integration tests: it runs the Unix shells.
+#![cfg(unix)]
+
+mod shell_support;
+mod support;
+
+use std::ffi::OsStr;
+
+use chrono::DateTime;
+use rolesh::env::Env;
+use rolesh::session::{Credentials, Secret, Session};
+use rolesh::shell::{Shell, init, render, restore};
+use shell_support::{run_ok, run_script, write_temp};
+
+const SHELLS: [Shell; 4] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Pwsh];
+const SHOWN_PATH: &str = "/usr/local/bin/rolesh";
+
+fn session(profile: &str) -> Session {
+    Session {
+        profile: profile.into(),
+        role_arn: Some(format!("arn:aws:iam::123456789012:role/{profile}")),
+        assumed_arn: None,
+        credentials: Credentials {
+            access_key_id: "ASIAEXAMPLEEXAMPLE12".into(),
+            secret_access_key: Secret::new("wJalr/it's+$HOME\\x"),
+            session_token: Some(Secret::new("FwoGZXIvYXdzE//token==")),
+            expiration: DateTime::from_timestamp(1_800_000_000, 0),
+        },
+        region: Some("eu-west-1".into()),
+    }
+}
+
+/// The text `use dev` then `unuse` print in a shell that had an awkward AWS_PROFILE.
+fn use_and_unuse(shell: Shell) -> (String, String) {
+    let before = Env::from_pairs([("AWS_PROFILE", "it's $HOME\n\\ \"ü\" `x`"), ("AWS_REGION", "us-east-1")]);
+    let (changes, record) = restore::switch(&before, None, &session("dev").environment("s1"));
+    let used = render::apply(shell, &changes, &record.encode());
+    let unused = render::apply(shell, &record.restore(), "");
+    (String::from_utf8(used).unwrap(), String::from_utf8(unused).unwrap())
+}
+
+fn hook(shell: Shell) -> String {
+    String::from_utf8(init::hook(shell, OsStr::new(SHOWN_PATH))).unwrap()
+}
+
+#[test]
+fn every_hook_matches_its_snapshot() {
+    for shell in SHELLS {
+        insta::assert_snapshot!(format!("init_{}", shell.name()), hook(shell));
+    }
+}
+
+#[test]
+fn use_and_unuse_output_matches_its_snapshot() {
+    for shell in SHELLS {
+        let (used, unused) = use_and_unuse(shell);
+        insta::assert_snapshot!(format!("use_{}", shell.name()), format!("# use dev\n{used}# unuse\n{unused}"));
+    }
+}
+
+#[test]
+fn shellcheck_passes_the_bash_hook_and_the_bash_use_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook_file = write_temp(dir.path(), "hook.bash", &hook(Shell::Bash));
+    run_ok("shellcheck", &["--enable=all".as_ref(), hook_file.as_os_str()]);
+    let (used, unused) = use_and_unuse(Shell::Bash);
+    for (name, code) in [("use.bash", used), ("unuse.bash", unused)] {
+        let f = write_temp(dir.path(), name, &code);
+        // SC2016: a `$` kept literal in single quotes is the point. SC2034: the record
+        // variable is read by the hook, which shellcheck cannot see here.
+        run_ok("shellcheck", &["--shell=bash".as_ref(), "--exclude=SC2016,SC2034".as_ref(), f.as_os_str()]);
+    }
+}
+
+#[test]
+fn the_hook_sources_are_formatted() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    run_ok("shfmt", &["-d".as_ref(), "-i".as_ref(), "4".as_ref(), format!("{root}/shell/rolesh.bash").as_ref()]);
+    run_ok("fish_indent", &["--check".as_ref(), format!("{root}/shell/rolesh.fish").as_ref()]);
+}
+
+#[test]
+fn zsh_parses_the_zsh_hook_and_use_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (used, unused) = use_and_unuse(Shell::Zsh);
+    for (name, code) in [("hook.zsh", hook(Shell::Zsh)), ("use.zsh", used), ("unuse.zsh", unused)] {
+        let f = write_temp(dir.path(), name, &code);
+        run_ok("zsh", &["-n".as_ref(), f.as_os_str()]);
+    }
+}
+
+#[test]
+fn fish_parses_the_fish_hook_and_use_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (used, unused) = use_and_unuse(Shell::Fish);
+    for (name, code) in [("hook.fish", hook(Shell::Fish)), ("use.fish", used), ("unuse.fish", unused)] {
+        let f = write_temp(dir.path(), name, &code);
+        run_ok("fish", &["--no-execute".as_ref(), f.as_os_str()]);
+    }
+}
+
+/// pwsh is not installable here, so a real PowerShell grammar (tree-sitter-pwsh) checks
+/// that every generated script parses: no ERROR or MISSING node anywhere.
+fn assert_pwsh_parses(what: &str, code: &str) {
+    let mut parser = tree_sitter::Parser::new();
+    parser.set_language(&tree_sitter_pwsh::LANGUAGE.into()).expect("the PowerShell grammar loads");
+    let tree = parser.parse(code, None).expect("the parser returns a tree");
+    let mut bad = Vec::new();
+    let mut cursor = tree.walk();
+    'walk: loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            let p = node.start_position();
+            let line = code.lines().nth(p.row).unwrap_or_default();
+            bad.push(format!("{} at {}:{}: {line}", node.kind(), p.row + 1, p.column + 1));
+        }
+        if cursor.goto_first_child() || cursor.goto_next_sibling() {
+            continue;
+        }
+        loop {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{what} does not parse as PowerShell:\n{}", bad.join("\n"));
+    assert!(!tree.root_node().has_error(), "{what}: the tree has an error");
+}
+
+#[test]
+fn the_powershell_hook_and_use_output_parse() {
+    assert_pwsh_parses("init powershell", &hook(Shell::Pwsh));
+    let (used, unused) = use_and_unuse(Shell::Pwsh);
+    assert_pwsh_parses("use", &used);
+    assert_pwsh_parses("unuse", &unused);
+}
+
+#[test]
+fn the_powershell_parser_check_catches_broken_code() {
+    let broken = std::panic::catch_unwind(|| assert_pwsh_parses("broken", "$env:A = 'unterminated\nif ($x) {"));
+    assert!(broken.is_err());
+}
+
+/// Loads the real hook twice under strict settings and runs the prompt hook: nothing may be
+/// printed, nothing may fail, and the hook is installed once. In bash it goes after an
+/// existing PROMPT_COMMAND (string or array), so hooks before it still see $PIPESTATUS.
+#[test]
+fn bash_hook_loads_cleanly_under_strict_mode_and_only_once() {
+    let out = run_script(
+        "bash",
+        &["--norc", "--noprofile", "-euo", "pipefail"],
+        r#"eval "$(rolesh init bash)"; eval "$(rolesh init bash)"
+           [[ $PROMPT_COMMAND == __rolesh_hook ]] || { echo "PROMPT_COMMAND=$PROMPT_COMMAND"; exit 1; }
+           false || __rolesh_hook || [[ $? == 1 ]]
+           PROMPT_COMMAND='s=("${PIPESTATUS[@]}")'; eval "$(rolesh init bash)"
+           [[ $PROMPT_COMMAND == $'s=("${PIPESTATUS[@]}")\n__rolesh_hook' ]] || { echo "not appended: $PROMPT_COMMAND"; exit 1; }
+           PROMPT_COMMAND=(old); eval "$(rolesh init bash)"
+           [[ ${PROMPT_COMMAND[*]} == "old __rolesh_hook" ]] || { declare -p PROMPT_COMMAND; exit 1; }"#,
+        &[],
+    );
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
+
+#[test]
+fn zsh_hook_loads_cleanly_under_strict_mode_and_only_once() {
+    let out = run_script(
+        "zsh",
+        &["-f", "-o", "nounset", "-o", "err_exit", "-o", "pipe_fail", "-o", "warn_create_global"],
+        r#"eval "$(rolesh init zsh)"; eval "$(rolesh init zsh)"
+           [[ ${precmd_functions[*]} == __rolesh_hook ]] || { print -r -- "precmd=$precmd_functions"; exit 1; }
+           false || __rolesh_hook || [[ $? == 1 ]]"#,
+        &[],
+    );
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
+
+#[test]
+fn fish_hook_loads_cleanly_and_only_once() {
+    let out = run_script(
+        "fish",
+        &["--no-config"],
+        r#"rolesh init fish | source; rolesh init fish | source
+           test (count (functions --handlers-type generic | string match -e __rolesh_hook)) -eq 1; or exit 1
+           emit fish_prompt"#,
+        &[],
+    );
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
+
+/// The hooks' no-fork prompt text agrees with `rolesh prompt` (offsets chosen so that a
+/// clock tick during the test cannot change the text).
+#[test]
+fn the_hooks_prompt_text_matches_rolesh_prompt() {
+    let offsets = [2530i64, 3930, 7230, -5];
+    let expected: String = offsets.iter().map(|n| format!("dev {}\n", rolesh::commands::prompt::left(*n))).collect();
+    let posix = |init: &str| {
+        let mut s = format!("eval \"$(rolesh init {init})\"; export ROLESH_PROFILE=dev\n");
+        for n in offsets {
+            s.push_str(&format!("ROLESH_EXPIRES=$((EPOCHSECONDS + {n})); __rolesh_prompt; echo\n"));
+        }
+        s
+    };
+    let bash = run_script("bash", &["--norc", "--noprofile", "-eu"], &posix("bash"), &[]);
+    assert_eq!((bash.stdout.as_str(), bash.stderr.as_str()), (expected.as_str(), ""));
+    let zsh = run_script("zsh", &["-f", "-eu"], &posix("zsh"), &[]);
+    assert_eq!((zsh.stdout.as_str(), zsh.stderr.as_str()), (expected.as_str(), ""));
+    let mut fish = String::from("rolesh init fish | source; set -gx ROLESH_PROFILE dev\n");
+    for n in offsets {
+        fish.push_str(&format!("set -gx ROLESH_EXPIRES (math (date +%s) + {n}); __rolesh_prompt; echo\n"));
+    }
+    let fish = run_script("fish", &["--no-config"], &fish, &[]);
+    assert_eq!((fish.stdout.as_str(), fish.stderr.as_str()), (expected.as_str(), ""));
+}
+
+/// The prompt hook starts no process outside a session (bash and zsh not inside one either):
+/// /proc/loadavg's last field is the last pid the kernel handed out, read with a builtin, so
+/// a hook that forked would move it by at least the number of runs. Other processes on the
+/// machine move it too, but by far less in the fraction of a second this takes.
+#[test]
+fn the_prompt_hooks_fork_no_process() {
+    const RUNS: i64 = 3000;
+    let posix = |init: &str, session: &str| {
+        format!(
+            r#"eval "$(rolesh init {init})"
+               {session}
+               read -r _ _ _ _ a < /proc/loadavg
+               i=0; while (( i < {RUNS} )); do __rolesh_hook; (( i += 1 )); done
+               read -r _ _ _ _ b < /proc/loadavg
+               echo $(( b - a ))"#
+        )
+    };
+    let in_session = "export ROLESH_PROFILE=dev ROLESH_EXPIRES=$(( EPOCHSECONDS + 3600 ))";
+    let fish = format!(
+        "rolesh init fish | source
+         set -l runs (seq {RUNS})
+         read -l _ _ _ _ a < /proc/loadavg
+         for i in $runs; emit fish_prompt; end
+         read -l _ _ _ _ b < /proc/loadavg
+         math $b - $a"
+    );
+    let cases = [
+        ("bash", vec!["--norc", "--noprofile", "-eu"], posix("bash", "")),
+        ("bash", vec!["--norc", "--noprofile", "-eu"], posix("bash", in_session)),
+        ("zsh", vec!["-f", "-eu"], posix("zsh", "")),
+        ("zsh", vec!["-f", "-eu"], posix("zsh", in_session)),
+        ("fish", vec!["--no-config"], fish),
+    ];
+    for (shell, flags, script) in cases {
+        let out = run_script(shell, &flags, &script, &[]);
+        assert_eq!(out.stderr, "", "{shell}");
+        let pids: i64 = out.stdout.trim().parse().unwrap_or_else(|_| panic!("{shell}: {}", out.stdout));
+        // A negative difference is pid wrap-around: no information, not a failure.
+        assert!(pids < RUNS, "{shell}: {pids} processes started during {RUNS} prompt hooks\n{script}");
+    }
+}
