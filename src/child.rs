@@ -54,6 +54,10 @@ mod signals {
     use std::sync::atomic::{AtomicI32, Ordering};
 
     static CHILD: AtomicI32 = AtomicI32::new(0);
+    /// A signal that arrived after spawn started but before its pid was known: the child may
+    /// already be running (and be visible to whoever sent it), so it is delivered late
+    /// rather than lost.
+    static PENDING: AtomicI32 = AtomicI32::new(0);
 
     extern "C" fn forward(sig: libc::c_int) {
         let pid = CHILD.load(Ordering::SeqCst);
@@ -64,6 +68,8 @@ mod signals {
             unsafe {
                 libc::kill(pid, sig);
             }
+        } else {
+            PENDING.store(sig, Ordering::SeqCst);
         }
     }
 
@@ -96,6 +102,13 @@ mod signals {
 
     pub fn forward_to(pid: u32) {
         CHILD.store(pid as i32, Ordering::SeqCst);
+        let pending = PENDING.swap(0, Ordering::SeqCst);
+        if pid > 0 && pending != 0 {
+            // SAFETY: a plain kill of our own child.
+            unsafe {
+                libc::kill(pid as i32, pending);
+            }
+        }
     }
 }
 

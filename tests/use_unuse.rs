@@ -75,6 +75,27 @@ fn status_var(sh: Sh) -> &'static str {
     if sh == Sh::Fish { "$status" } else { "$?" }
 }
 
+fn pid_var(sh: Sh) -> &'static str {
+    if sh == Sh::Fish { "$fish_pid" } else { "$$" }
+}
+
+/// `rolesh ls --json` run inside the shell, as (kind, profile, pid) per active session.
+fn ledger(t: &Tmux, dir: &Path, name: &str) -> Vec<(String, String, u64)> {
+    t.run(&format!("rolesh ls --json > {}", dir.join(name).display()), name);
+    let rows: serde_json::Value = serde_json::from_str(&read(dir, name)).expect("ls --json prints JSON");
+    let rows = rows.as_array().expect("ls --json prints an array");
+    rows.iter()
+        .map(|r| {
+            (r["kind"].as_str().unwrap().into(), r["profile"].as_str().unwrap().into(), r["pid"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+fn shell_pid(t: &Tmux, dir: &Path, sh: Sh) -> u64 {
+    t.run(&format!("echo {} > {}", pid_var(sh), dir.join("pid").display()), "pid");
+    read(dir, "pid").parse().expect("a pid")
+}
+
 fn dump(t: &Tmux, dir: &Path, name: &str) -> BTreeMap<Vec<u8>, Vec<u8>> {
     let path = dir.join(name);
     t.run(&format!("env -0 > {}", path.display()), name);
@@ -122,12 +143,20 @@ fn use_switch_unuse_and_expiry(sh: Sh) {
     assert!(during.get(b"AWS_ACCESS_KEY_ID".as_slice()).is_some_and(|k| k.starts_with(b"ASIA")));
     assert!(!during.contains_key(b"AWS_PROFILE".as_slice()), "a conflicting AWS_PROFILE is removed");
     assert!(!during.contains_key(b"ROLESH_RESTORE".as_slice()), "the saved environment is never exported");
+    // The ledger holds the session under the interactive shell's pid.
+    let pid = shell_pid(&t, &dir, sh);
+    assert_eq!(ledger(&t, &dir, "ls-dev"), [("use".to_string(), "dev".to_string(), pid)]);
 
     // use again: switches role.
     t.run("rolesh use prod", "use-prod");
     t.wait_for("(prod ");
     t.run(&format!("aws sts get-caller-identity --query Arn --output text > {}/arn-prod", dir.display()), "arn-prod");
     assert_role(&dir, "arn-prod", "prod");
+    assert_eq!(
+        ledger(&t, &dir, "ls-prod"),
+        [("use".to_string(), "prod".to_string(), pid)],
+        "a switch, not a second session"
+    );
 
     // The prompt hook works with a session active and leaves `$?` alone.
     t.send("false");
@@ -136,6 +165,7 @@ fn use_switch_unuse_and_expiry(sh: Sh) {
     // One unuse goes back to before the first use.
     t.run("rolesh unuse", "unuse");
     assert_same_env(&before, &dump(&t, &dir, "after-unuse"), "after unuse");
+    assert_eq!(ledger(&t, &dir, "ls-unuse"), [], "unuse ends the session in the ledger");
 
     // An expired session is cleared at the next prompt, with a message, and `$?` survives.
     let seen = t.screen().matches("(dev ").count();
@@ -157,13 +187,16 @@ fn shell_leaves_parent_untouched(sh: Sh) {
     t.wait_for("rolesh: subshell with `prod` (arn:aws:sts::123456789012:assumed-role/prod/");
     t.wait_for("left; `exit` to leave");
     t.send(&format!(
-        "aws sts get-caller-identity --query Arn --output text > {}/arn-inner; printf 'IN-%s\\n' side; exit 3",
-        dir.display()
+        "aws sts get-caller-identity --query Arn --output text > {d}/arn-inner; rolesh ls --json > {d}/ls-inner; printf 'IN-%s\\n' side; exit 3",
+        d = dir.display()
     ));
     t.wait_for("IN-side");
     t.send(&format!("printf 'ST-%s\\n' {}", status_var(sh)));
     t.wait_for("ST-3\n");
     assert_role(&dir, "arn-inner", "prod");
+    let inner: serde_json::Value = serde_json::from_str(&read(&dir, "ls-inner")).unwrap();
+    assert_eq!((inner[0]["kind"].as_str(), inner[0]["profile"].as_str()), (Some("shell"), Some("prod")), "{inner}");
+    assert_eq!(ledger(&t, &dir, "ls-after-shell"), [], "leaving the subshell ends its session");
     assert_same_env(&before, &dump(&t, &dir, "after-shell"), "after `rolesh shell`");
 }
 
@@ -195,6 +228,19 @@ fn zsh_shell_subcommand_leaves_the_parent_untouched_and_passes_the_status() {
 #[test]
 fn fish_shell_subcommand_leaves_the_parent_untouched_and_passes_the_status() {
     shell_leaves_parent_untouched(Sh::Fish);
+}
+
+#[test]
+fn a_used_session_ends_when_its_interactive_shell_exits() {
+    let home = aws_home();
+    let dir = home.dir.path().to_path_buf();
+    let t = start(Sh::Bash, &home);
+    t.run("rolesh use dev", "use-dev");
+    assert_eq!(ledger(&t, &dir, "ls-in").len(), 1);
+    t.send("exit 0");
+    assert_eq!(t.wait_exit(), 0);
+    let out = run_script("sh", &[], "rolesh ls --json", &home.env);
+    assert_eq!((out.status, out.stdout.trim()), (0, "[]"), "{}", out.stderr);
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use crate::cli::ShellArgs;
 use crate::env::Env;
 use crate::error::Error;
+use crate::session::ledger::{self, Entry, Kind};
 use crate::session::new_session_id;
 
 pub fn run(args: ShellArgs, env: &Env) -> Result<i32, Error> {
@@ -13,7 +14,7 @@ pub fn run(args: ShellArgs, env: &Env) -> Result<i32, Error> {
     let program = args.shell.map(OsString::from).unwrap_or_else(|| default_shell(env));
     eprintln!("rolesh: subshell with {}; `exit` to leave", super::use_::describe(&session));
     // rolesh waits for the subshell, so its own pid lives exactly as long; dropping the registration deregisters.
-    // TODO(ledger): let _registered = ledger::track(env, Entry::new(&id, Kind::Shell, &session, std::process::id(), env));
+    let _registered = ledger::track(env, Entry::new(&id, Kind::Shell, &session, std::process::id(), env));
     crate::child::run(&[program], &session.environment(&id))
 }
 

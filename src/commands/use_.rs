@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::cli::{UnuseArgs, UseArgs};
 use crate::env::Env;
 use crate::error::Error;
+use crate::session::ledger::{self, Entry, Kind, Ledger};
 use crate::session::{Session, new_session_id, rfc3339};
 use crate::shell::render::apply;
 use crate::shell::restore::{self, Record};
@@ -17,8 +18,13 @@ pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
     let record = Record::from_env(env)?;
     let session = super::session_for(&args.profile, &args.session, env)?;
     let id = new_session_id();
-    // The hook passes the interactive shell's pid; the ledger's register() turns a second `use` in it into a switch.
-    // TODO(ledger): if let Some(pid) = args.hook.shell_pid.or_else(ledger::parent_pid) && let Err(e) = Ledger::open(env).and_then(|l| l.register(Entry::new(&id, Kind::Use, &session, pid, env))) { ledger::warn(&format!("session {id} is not in the ledger: {e}")) }
+    // The session lives as long as the interactive shell, whose pid the hook passes; a second
+    // `use` in the same shell replaces its entry (a switch), see `Ledger::register`.
+    if let Some(pid) = args.hook.shell_pid.or_else(ledger::parent_pid)
+        && let Err(e) = Ledger::open(env).and_then(|l| l.register(Entry::new(&id, Kind::Use, &session, pid, env)))
+    {
+        ledger::warn(&format!("session {id} is not in the ledger: {e}"));
+    }
     let (changes, record) = restore::switch(env, record, &session.environment(&id));
     super::print_bytes(&apply(shell, &changes, &record.encode()))?;
     eprintln!("rolesh: using {}; `rolesh unuse` to leave", describe(&session));
@@ -34,7 +40,11 @@ pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
     let (changes, told) = match record {
         Some(r) => {
             // Only a shell that ran `use` owns its session; an inherited one belongs to its parent.
-            // TODO(ledger): if let Some(id) = env.get("ROLESH_SESSION") && let Err(e) = Ledger::open(env).and_then(|l| l.deregister(id)) { ledger::warn(&format!("could not remove session {id} from the ledger: {e}")) }
+            if let Some(id) = env.get("ROLESH_SESSION")
+                && let Err(e) = Ledger::open(env).and_then(|l| l.deregister(id))
+            {
+                ledger::warn(&format!("could not remove session {id} from the ledger: {e}"));
+            }
             (r.restore(), format!("rolesh: {why}; the environment is as it was before `rolesh use`"))
         }
         // A session this shell inherited (from `rolesh shell` or a parent shell): nothing

@@ -105,6 +105,7 @@ pub fn aws_home() -> AwsHome {
         ("AWS_CONFIG_FILE", config_file.display().to_string()),
         ("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("aws-credentials").display().to_string()),
         ("ROLESH_CACHE_DIR", dir.path().join("cache").display().to_string()),
+        ("ROLESH_STATE_DIR", dir.path().join("state").display().to_string()),
         ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_DEFAULT_REGION", "us-east-1".into()),
     ] {
