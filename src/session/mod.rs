@@ -46,9 +46,12 @@ pub struct Credentials {
 
 impl Credentials {
     /// An access key id as aws-vault shows one: all but the last four characters hidden.
+    /// Counts characters, not bytes: a key id read from a file may hold anything, and a byte
+    /// slice could split a character (a panic).
     pub fn masked_id(&self) -> String {
-        let n = self.access_key_id.len();
-        format!("****{}", &self.access_key_id[n.saturating_sub(4)..])
+        let n = self.access_key_id.chars().count();
+        let tail: String = self.access_key_id.chars().skip(n.saturating_sub(4)).collect();
+        format!("****{tail}")
     }
 }
 
@@ -361,6 +364,21 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("wJalr") && !shown.contains("FwoGZ"), "{shown}");
         assert_eq!(c.masked_id(), "****1234");
+    }
+
+    #[test]
+    fn a_key_id_with_multibyte_characters_is_masked_without_a_panic() {
+        // Key ids come from config files, the environment and credential_process output,
+        // so anything may be in them; the mask is printed in STS error messages.
+        let c = |id: &str| Credentials {
+            access_key_id: id.into(),
+            secret_access_key: Secret::new("s"),
+            session_token: None,
+            expiration: None,
+        };
+        assert_eq!(c("AKIAxÖÜ€").masked_id(), "****xÖÜ€");
+        assert_eq!(c("é").masked_id(), "****é");
+        assert_eq!(c("").masked_id(), "****");
     }
 
     #[test]
