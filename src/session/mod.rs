@@ -241,7 +241,11 @@ fn fetch(
 }
 
 fn plan_duration(plan: &Plan) -> u32 {
-    plan.hops.last().and_then(|h| h.duration).unwrap_or(DEFAULT_SECONDS)
+    match plan.hops.last() {
+        Some(hop) => hop.duration,
+        None => plan.duration,
+    }
+    .unwrap_or(DEFAULT_SECONDS)
 }
 
 async fn mfa_session(
@@ -342,6 +346,17 @@ mod tests {
         assert!(parse_duration("1d").unwrap_err().contains("not a duration"));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn duration_reaches_get_session_token_for_a_profile_without_a_role() {
+        use crate::profile::{Config, Overrides, resolve};
+        let cfg = Config::parse("", "[user]\naws_access_key_id = AKIAUSER\naws_secret_access_key = s\n");
+        let over = Overrides { duration: Some(7200), ..Default::default() };
+        let plan = resolve(&cfg, &Env::default(), "user", &over).unwrap();
+        assert_eq!(plan_duration(&plan), 7200);
+        let plan = resolve(&cfg, &Env::default(), "user", &Overrides::default()).unwrap();
+        assert_eq!(plan_duration(&plan), DEFAULT_SECONDS);
     }
 
     #[test]
