@@ -961,6 +961,25 @@ fn server_errors_that_persist_are_a_network_error() {
     assert!(outcome.error_line().contains(&stand_in.endpoint()), "{outcome}");
 }
 
+#[test]
+fn every_sts_error_names_the_profile_and_what_to_do() {
+    let cases = [
+        (StsError::throttling(), 6, "wait a moment"),
+        (StsError::service_unavailable(), 6, "try again later"),
+        (StsError::new(403, "RegionDisabledException", "STS is not activated in this region"), 5, "--region"),
+        (StsError::new(400, "PackedPolicyTooLarge", "Policy too large"), 5, "check"),
+    ];
+    for (error, code, hint) in cases {
+        let stand_in = StandIn::start();
+        stand_in.push(Rule::on("AssumeRole").fail(error));
+        let env = deployer(&stand_in, "");
+        let outcome = env.run(exec_env("deployer", &[]));
+        outcome.assert_error(code);
+        let line = outcome.error_line();
+        assert!(line.contains("profile `deployer`") && line.contains(hint), "{outcome}");
+    }
+}
+
 // --- Secrets ------------------------------------------------------------------------------
 
 #[test]
