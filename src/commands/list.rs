@@ -39,6 +39,10 @@ fn row(p: &Profile) -> Row<'_> {
     }
 }
 
+fn dash(v: Option<&str>) -> &str {
+    v.unwrap_or("-")
+}
+
 pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
     let cfg = Config::load(env)?;
     let rows: Vec<Row> = cfg.profiles.values().map(row).collect();
@@ -53,17 +57,7 @@ pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
     }
     let cells: Vec<[&str; 6]> = rows
         .iter()
-        .map(|r| {
-            let d = |v: Option<&'static str>| v.unwrap_or("-");
-            [
-                r.name,
-                r.kind,
-                r.role_arn.unwrap_or("-"),
-                r.source.unwrap_or("-"),
-                r.mfa_serial.unwrap_or("-"),
-                r.region.map_or(d(None), |x| x),
-            ]
-        })
+        .map(|r| [r.name, r.kind, dash(r.role_arn), dash(r.source), dash(r.mfa_serial), dash(r.region)])
         .collect();
     let header = ["PROFILE", "KIND", "ROLE", "SOURCE", "MFA", "REGION"];
     let mut widths = header.map(str::len);

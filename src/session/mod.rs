@@ -193,11 +193,7 @@ fn fetch(
     cache: Option<&Cache>,
 ) -> Result<Cached, Error> {
     let mut codes = mfa::Codes::new(opts.mfa_token.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::State(format!("could not start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let mut creds = source::base(&plan.source, env).await?;
         let first_serial = match plan.hops.first() {
             Some(hop) => hop.mfa_serial.as_deref(),
@@ -238,6 +234,14 @@ fn fetch(
         }
         Ok(Cached::new(creds, assumed_arn))
     })
+}
+
+/// A single-threaded runtime for the SDK's calls: rolesh makes them one after another.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::State(format!("could not start the async runtime: {e}")))
 }
 
 fn plan_duration(plan: &Plan) -> u32 {
