@@ -321,11 +321,13 @@ pub fn parse_duration(text: &str) -> Result<u32, String> {
             _ => return Err(bad()),
         };
         let n: u64 = num.parse().map_err(|_| bad())?;
-        total += n * unit;
+        // Checked: a huge number must not panic (debug) or wrap into a valid duration.
+        total = n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(bad)?;
         num.clear();
     }
     if !num.is_empty() {
-        total += num.parse::<u64>().map_err(|_| bad())?;
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        total = total.checked_add(n).ok_or_else(bad)?;
     } else if total == 0 {
         return Err(bad());
     }
@@ -350,6 +352,10 @@ mod tests {
         assert!(parse_duration("1d").unwrap_err().contains("not a duration"));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("h").is_err());
+        // Overflow is an error, never a panic nor a wrapped-around valid duration.
+        assert!(parse_duration("99999999999999999h").is_err());
+        assert!(parse_duration("18446744073709551615s1s").is_err());
+        assert!(parse_duration("5124095576030431h1h").is_err());
     }
 
     #[test]
