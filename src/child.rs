@@ -25,7 +25,20 @@ pub fn run(argv: &[OsString], changes: &EnvChanges) -> Result<i32, Error> {
     signals::forward_to(child.id());
     let status = child.wait().map_err(|e| Error::State(format!("could not wait for {shown}: {e}")))?;
     signals::forward_to(0);
+    #[cfg(unix)]
+    signals::remember(status);
     Ok(exit_code(status))
+}
+
+/// Leaves rolesh with `code`; call it last, once every destructor (the ledger's deregistration)
+/// has run. A command that died of Ctrl-C makes rolesh die of SIGINT too instead of exiting
+/// 130: bash takes a plain exit 130 to mean the command handled ^C itself and carries on with
+/// the script or loop around it, whereas a death by SIGINT stops it, as it would without
+/// rolesh in between (<https://www.cons.org/cracauer/sigint.html>). `$?` is 130 either way.
+pub fn exit(code: i32) -> ! {
+    #[cfg(unix)]
+    signals::die_like_the_child(code);
+    std::process::exit(code)
 }
 
 pub fn apply(cmd: &mut Command, changes: &EnvChanges) {
@@ -51,7 +64,7 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 #[cfg(unix)]
 mod signals {
     use std::sync::Once;
-    use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
     static CHILD: AtomicI32 = AtomicI32::new(0);
     /// A signal that arrived after spawn started but before its pid was known: the child may
@@ -98,6 +111,25 @@ mod signals {
                 }
             }
         });
+    }
+
+    static DIED_OF_SIGINT: AtomicBool = AtomicBool::new(false);
+
+    pub fn remember(status: std::process::ExitStatus) {
+        use std::os::unix::process::ExitStatusExt;
+        DIED_OF_SIGINT.store(status.signal() == Some(libc::SIGINT), Ordering::SeqCst);
+    }
+
+    /// Returns only when the child did not die of SIGINT (or `code` is not its status).
+    pub fn die_like_the_child(code: i32) {
+        if code == 128 + libc::SIGINT && DIED_OF_SIGINT.load(Ordering::SeqCst) {
+            // SAFETY: restores the default action (our handler only ignored ^C) and raises
+            // it, which ends the process.
+            unsafe {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::raise(libc::SIGINT);
+            }
+        }
     }
 
     pub fn forward_to(pid: u32) {

@@ -5,7 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Creates `dir` (and missing parents) and makes `dir` itself 0700, whatever the umask.
 pub fn private_dir(dir: &Path) -> io::Result<()> {
@@ -80,28 +80,36 @@ fn sync_dir(_dir: &Path) {}
 
 /// An exclusive lock on `path` (created 0600 if missing), held until the `File` is dropped.
 /// Gives up after `timeout` with `ErrorKind::TimedOut`.
+///
+/// Waits in a blocking `lock()` on a helper thread rather than polling `try_lock`: the kernel
+/// wakes a blocked waiter the moment the holder lets go, whereas a poller backing off to
+/// 100 ms came late after every release and lost to newcomers polling faster (a waiter behind
+/// a busy ledger could starve until its deadline). std has no timed lock, so the deadline is
+/// the channel's; a waiter that gives up leaves its thread blocked, and when that thread gets
+/// the lock it finds nobody listening and drops it at once.
 pub fn lock(path: &Path, timeout: Duration) -> io::Result<File> {
     let file = open_private(path, OpenOptions::new().read(true).write(true).create(true).truncate(false), 0o600)?;
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(2);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(fs::TryLockError::WouldBlock) => {}
-            Err(fs::TryLockError::Error(e)) => return Err(e),
-        }
-        if Instant::now() >= deadline {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "another rolesh process holds the lock"));
-        }
-        // Back off: lock holders are short-lived except while a user types an MFA code.
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(100));
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(fs::TryLockError::WouldBlock) => {}
+        Err(fs::TryLockError::Error(e)) => return Err(e),
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new().name("lock-wait".into()).spawn(move || {
+        let taken = file.lock().map(|()| file);
+        // A send error means the caller timed out: the file (and its lock) is dropped here.
+        let _ = tx.send(taken);
+    })?;
+    match rx.recv_timeout(timeout) {
+        Ok(taken) => taken,
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "another rolesh process holds the lock")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn an_atomic_write_leaves_only_the_target_with_mode_0600() {
@@ -134,11 +142,33 @@ mod tests {
     }
 
     #[test]
+    fn a_waiter_gets_the_lock_as_soon_as_it_is_released() {
+        // Polling with a growing pause would see a lock released after 240 ms only at its
+        // next poll, about 326 ms in: late, and beaten by any newcomer polling faster.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l");
+        let held = lock(&p, Duration::from_secs(1)).unwrap();
+        let released = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(240));
+            drop(held);
+            Instant::now()
+        });
+        let _taken = lock(&p, Duration::from_secs(5)).unwrap();
+        let taken = Instant::now();
+        let late = taken.saturating_duration_since(released.join().unwrap());
+        assert!(late < Duration::from_millis(40), "took the lock {late:?} after its release");
+    }
+
+    #[test]
     fn a_held_lock_times_out_for_the_second_taker() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("l");
-        let _held = lock(&p, Duration::from_secs(1)).unwrap();
+        let held = lock(&p, Duration::from_secs(1)).unwrap();
         let err = lock(&p, Duration::from_millis(30)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        // The waiter that gave up must not keep the lock once it is free.
+        drop(held);
+        let _again = lock(&p, Duration::from_secs(2)).unwrap();
+        assert!(matches!(File::open(&p).unwrap().try_lock(), Err(fs::TryLockError::WouldBlock)));
     }
 }

@@ -11,5 +11,6 @@ fn main() {
             e.exit_code()
         }
     };
-    std::process::exit(code);
+    // Not std::process::exit: a command that died of ^C makes rolesh die of it too.
+    rolesh::child::exit(code);
 }

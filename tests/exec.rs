@@ -7,6 +7,7 @@ mod support;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -175,6 +176,17 @@ fn a_child_killed_by_a_signal_gives_128_plus_the_signal() {
         let outcome = env.run(["exec", "deployer", "--", "sh", "-c", &format!("kill -{signal} $$")]);
         assert_eq!(outcome.status.code(), Some(code), "{outcome}");
     }
+}
+
+#[test]
+fn a_child_dead_of_ctrl_c_makes_rolesh_die_of_sigint_so_a_calling_script_stops() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let outcome = env.run(["exec", "deployer", "--", "sh", "-c", "kill -INT $$"]);
+    assert_eq!(outcome.status.signal(), Some(libc::SIGINT), "{outcome}");
+    // Only ^C: other signals stay a plain 128+N exit (see above), so no core is dumped.
+    let outcome = env.run(["exec", "deployer", "--", "sh", "-c", "exit 130"]);
+    assert_eq!(outcome.status.code(), Some(130), "{outcome}");
 }
 
 #[test]
@@ -959,6 +971,25 @@ fn server_errors_that_persist_are_a_network_error() {
     let outcome = env.run(exec_env("deployer", &[]));
     outcome.assert_error(6);
     assert!(outcome.error_line().contains(&stand_in.endpoint()), "{outcome}");
+}
+
+#[test]
+fn every_sts_error_names_the_profile_and_what_to_do() {
+    let cases = [
+        (StsError::throttling(), 6, "wait a moment"),
+        (StsError::service_unavailable(), 6, "try again later"),
+        (StsError::new(403, "RegionDisabledException", "STS is not activated in this region"), 5, "--region"),
+        (StsError::new(400, "PackedPolicyTooLarge", "Policy too large"), 5, "check"),
+    ];
+    for (error, code, hint) in cases {
+        let stand_in = StandIn::start();
+        stand_in.push(Rule::on("AssumeRole").fail(error));
+        let env = deployer(&stand_in, "");
+        let outcome = env.run(exec_env("deployer", &[]));
+        outcome.assert_error(code);
+        let line = outcome.error_line();
+        assert!(line.contains("profile `deployer`") && line.contains(hint), "{outcome}");
+    }
 }
 
 // --- Secrets ------------------------------------------------------------------------------

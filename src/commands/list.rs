@@ -39,6 +39,10 @@ fn row(p: &Profile) -> Row<'_> {
     }
 }
 
+fn dash(v: Option<&str>) -> &str {
+    v.unwrap_or("-")
+}
+
 pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
     let cfg = Config::load(env)?;
     let rows: Vec<Row> = cfg.profiles.values().map(row).collect();
@@ -51,33 +55,10 @@ pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
         eprintln!("rolesh: no profiles in {}; add one with `aws configure` or by editing the file", cfg.files());
         return Ok(0);
     }
-    let cells: Vec<[&str; 6]> = rows
-        .iter()
-        .map(|r| {
-            let d = |v: Option<&'static str>| v.unwrap_or("-");
-            [
-                r.name,
-                r.kind,
-                r.role_arn.unwrap_or("-"),
-                r.source.unwrap_or("-"),
-                r.mfa_serial.unwrap_or("-"),
-                r.region.map_or(d(None), |x| x),
-            ]
-        })
-        .collect();
+    let cells =
+        rows.iter().map(|r| [r.name, r.kind, dash(r.role_arn), dash(r.source), dash(r.mfa_serial), dash(r.region)]);
     let header = ["PROFILE", "KIND", "ROLE", "SOURCE", "MFA", "REGION"];
-    let mut widths = header.map(str::len);
-    for c in &cells {
-        for (w, v) in widths.iter_mut().zip(c) {
-            *w = (*w).max(v.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for line in std::iter::once(&header).chain(&cells) {
-        let padded: Vec<String> = line.iter().zip(widths).map(|(v, w)| format!("{v:w$}")).collect();
-        out.push_str(padded.join("  ").trim_end());
-        out.push('\n');
-    }
-    super::print(&out)?;
+    let lines: Vec<[&str; 6]> = std::iter::once(header).chain(cells).collect();
+    super::print(&super::table(&lines))?;
     Ok(0)
 }

@@ -51,7 +51,8 @@ pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
             left(e.expires, now),
         ]
     });
-    super::print(&table(std::iter::once(header).chain(cells)))?;
+    let lines: Vec<[String; 8]> = std::iter::once(header).chain(cells).collect();
+    super::print(&super::table(&lines))?;
     Ok(0)
 }
 
@@ -106,23 +107,6 @@ fn left(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
         s if s < 3600 => format!("{}m", s / 60),
         s => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
     }
-}
-
-fn table(lines: impl Iterator<Item = [String; 8]>) -> String {
-    let lines: Vec<[String; 8]> = lines.collect();
-    let mut widths = [0usize; 8];
-    for line in &lines {
-        for (w, v) in widths.iter_mut().zip(line) {
-            *w = (*w).max(v.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for line in &lines {
-        let padded: Vec<String> = line.iter().zip(widths).map(|(v, w)| format!("{v:w$}")).collect();
-        out.push_str(padded.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]

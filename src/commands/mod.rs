@@ -62,6 +62,23 @@ pub fn session_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Sessi
     session::obtain(&plan, env, &opts)
 }
 
+/// A text table: each column padded to its widest cell (in characters), two spaces apart.
+pub fn table<S: AsRef<str>, const N: usize>(lines: &[[S; N]]) -> String {
+    let mut widths = [0usize; N];
+    for line in lines {
+        for (w, v) in widths.iter_mut().zip(line) {
+            *w = (*w).max(v.as_ref().chars().count());
+        }
+    }
+    let mut out = String::new();
+    for line in lines {
+        let padded: Vec<String> = line.iter().zip(widths).map(|(v, w)| format!("{:w$}", v.as_ref())).collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// Writes to stdout; a closed pipe (`rolesh list | head -1`) ends rolesh quietly.
 pub fn print(text: &str) -> Result<(), Error> {
     print_bytes(text.as_bytes())

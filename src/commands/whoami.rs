@@ -5,7 +5,7 @@ use crate::cli::WhoamiArgs;
 use crate::env::Env;
 use crate::error::Error;
 use crate::profile::Source;
-use crate::session::{Credentials, Secret, rfc3339, sts};
+use crate::session::{self, Credentials, Secret, rfc3339, sts};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -34,11 +34,7 @@ pub fn run(args: WhoamiArgs, env: &Env) -> Result<i32, Error> {
     let endpoint = sts::Endpoint::from_env(env, region.as_deref());
     let shown_profile = label.clone().unwrap_or_else(|| "environment".into());
     let call = sts::Call { endpoint: &endpoint, source: &source, profile: &shown_profile };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::State(format!("could not start the async runtime: {e}")))?;
-    let id = runtime.block_on(call.get_caller_identity(&creds))?;
+    let id = session::runtime()?.block_on(call.get_caller_identity(&creds))?;
     let out = Out {
         account: id.account,
         arn: id.arn,

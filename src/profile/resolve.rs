@@ -73,6 +73,9 @@ pub struct Plan {
     pub hops: Vec<Hop>,
     /// `mfa_serial` of a profile without `role_arn`: its keys get an MFA session.
     pub mfa_serial: Option<String>,
+    /// `--duration` for a profile without `role_arn`: the GetSessionToken session's length
+    /// (with hops, the last hop carries it).
+    pub duration: Option<u32>,
     pub region: Option<String>,
 }
 
@@ -111,6 +114,7 @@ pub fn resolve(cfg: &Config, env: &Env, name: &str, over: &Overrides) -> Result<
             source,
             hops: walker.hops,
             mfa_serial,
+            duration: None,
             region: profile.non_empty("region").map(String::from),
         }
     };
@@ -119,8 +123,11 @@ pub fn resolve(cfg: &Config, env: &Env, name: &str, over: &Overrides) -> Result<
         last.session_name = over.session_name.clone().or(last.session_name.take());
         last.external_id = over.external_id.clone().or(last.external_id.take());
         last.mfa_serial = over.mfa_serial.clone().or(last.mfa_serial.take());
-    } else if over.mfa_serial.is_some() {
-        plan.mfa_serial = over.mfa_serial.clone();
+    } else {
+        plan.duration = over.duration;
+        if over.mfa_serial.is_some() {
+            plan.mfa_serial = over.mfa_serial.clone();
+        }
     }
     if over.region.is_some() {
         plan.region = over.region.clone();
@@ -160,7 +167,7 @@ fn resolve_arn(cfg: &Config, env: &Env, arn: &str, over: &Overrides) -> Result<P
         None if env.get("AWS_ACCESS_KEY_ID").is_some() => (Source::Environment, vec![hop]),
         None => (Source::DefaultChain, vec![hop]),
     };
-    Ok(Plan { profile: arn.to_string(), source, hops, mfa_serial: None, region: None })
+    Ok(Plan { profile: arn.to_string(), source, hops, mfa_serial: None, duration: None, region: None })
 }
 
 fn has_role(p: &Profile) -> bool {

@@ -106,6 +106,7 @@ fn source_id(source: &Source, env: &Env) -> String {
 pub fn plan_key(plan: &Plan, endpoint: &Endpoint, env: &Env) -> String {
     let mut parts = vec!["plan".to_string(), source_id(&plan.source, env), endpoint.url.clone().unwrap_or_default()];
     parts.push(plan.mfa_serial.clone().unwrap_or_default());
+    parts.push(plan.duration.map(|d| d.to_string()).unwrap_or_default());
     for hop in &plan.hops {
         parts.extend([
             hop.role_arn.clone(),

@@ -46,9 +46,12 @@ pub struct Credentials {
 
 impl Credentials {
     /// An access key id as aws-vault shows one: all but the last four characters hidden.
+    /// Counts characters, not bytes: a key id read from a file may hold anything, and a byte
+    /// slice could split a character (a panic).
     pub fn masked_id(&self) -> String {
-        let n = self.access_key_id.len();
-        format!("****{}", &self.access_key_id[n.saturating_sub(4)..])
+        let n = self.access_key_id.chars().count();
+        let tail: String = self.access_key_id.chars().skip(n.saturating_sub(4)).collect();
+        format!("****{tail}")
     }
 }
 
@@ -190,11 +193,7 @@ fn fetch(
     cache: Option<&Cache>,
 ) -> Result<Cached, Error> {
     let mut codes = mfa::Codes::new(opts.mfa_token.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::State(format!("could not start the async runtime: {e}")))?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let mut creds = source::base(&plan.source, env).await?;
         let first_serial = match plan.hops.first() {
             Some(hop) => hop.mfa_serial.as_deref(),
@@ -237,8 +236,20 @@ fn fetch(
     })
 }
 
+/// A single-threaded runtime for the SDK's calls: rolesh makes them one after another.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::State(format!("could not start the async runtime: {e}")))
+}
+
 fn plan_duration(plan: &Plan) -> u32 {
-    plan.hops.last().and_then(|h| h.duration).unwrap_or(DEFAULT_SECONDS)
+    match plan.hops.last() {
+        Some(hop) => hop.duration,
+        None => plan.duration,
+    }
+    .unwrap_or(DEFAULT_SECONDS)
 }
 
 async fn mfa_session(
@@ -310,11 +321,13 @@ pub fn parse_duration(text: &str) -> Result<u32, String> {
             _ => return Err(bad()),
         };
         let n: u64 = num.parse().map_err(|_| bad())?;
-        total += n * unit;
+        // Checked: a huge number must not panic (debug) or wrap into a valid duration.
+        total = n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(bad)?;
         num.clear();
     }
     if !num.is_empty() {
-        total += num.parse::<u64>().map_err(|_| bad())?;
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        total = total.checked_add(n).ok_or_else(bad)?;
     } else if total == 0 {
         return Err(bad());
     }
@@ -339,6 +352,21 @@ mod tests {
         assert!(parse_duration("1d").unwrap_err().contains("not a duration"));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("h").is_err());
+        // Overflow is an error, never a panic nor a wrapped-around valid duration.
+        assert!(parse_duration("99999999999999999h").is_err());
+        assert!(parse_duration("18446744073709551615s1s").is_err());
+        assert!(parse_duration("5124095576030431h1h").is_err());
+    }
+
+    #[test]
+    fn duration_reaches_get_session_token_for_a_profile_without_a_role() {
+        use crate::profile::{Config, Overrides, resolve};
+        let cfg = Config::parse("", "[user]\naws_access_key_id = AKIAUSER\naws_secret_access_key = s\n");
+        let over = Overrides { duration: Some(7200), ..Default::default() };
+        let plan = resolve(&cfg, &Env::default(), "user", &over).unwrap();
+        assert_eq!(plan_duration(&plan), 7200);
+        let plan = resolve(&cfg, &Env::default(), "user", &Overrides::default()).unwrap();
+        assert_eq!(plan_duration(&plan), DEFAULT_SECONDS);
     }
 
     #[test]
@@ -361,6 +389,21 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("wJalr") && !shown.contains("FwoGZ"), "{shown}");
         assert_eq!(c.masked_id(), "****1234");
+    }
+
+    #[test]
+    fn a_key_id_with_multibyte_characters_is_masked_without_a_panic() {
+        // Key ids come from config files, the environment and credential_process output,
+        // so anything may be in them; the mask is printed in STS error messages.
+        let c = |id: &str| Credentials {
+            access_key_id: id.into(),
+            secret_access_key: Secret::new("s"),
+            session_token: None,
+            expiration: None,
+        };
+        assert_eq!(c("AKIAxÖÜ€").masked_id(), "****xÖÜ€");
+        assert_eq!(c("é").masked_id(), "****é");
+        assert_eq!(c("").masked_id(), "****");
     }
 
     #[test]

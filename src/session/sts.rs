@@ -148,8 +148,9 @@ impl Call<'_> {
 
     fn malformed(&self, op: &str) -> Error {
         Error::Network(format!(
-            "STS at {} answered {op} without credentials; check the endpoint",
-            self.endpoint.shown()
+            "STS at {} answered {op} without credentials (profile `{}`); check the endpoint",
+            self.endpoint.shown(),
+            self.profile
         ))
     }
 
@@ -198,17 +199,19 @@ impl Call<'_> {
             }
             "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" => {
                 Error::Network(format!(
-                    "STS at {endpoint} is throttling requests while {doing} (still after 3 tries); wait a moment and try again"
+                    "STS at {endpoint} is throttling requests while {doing} (profile `{profile}`, still after 3 tries); wait a moment and try again"
                 ))
             }
             "RegionDisabledException" => Error::Denied(format!(
-                "STS is not activated in region {} while {doing}: {message}; activate it in IAM account settings or pass --region",
+                "STS is not activated in region {} while {doing} (profile `{profile}`): {message}; activate it in IAM account settings or pass --region",
                 self.endpoint.region
             )),
             _ if is_server_fault(&e) => Error::Network(format!(
-                "STS at {endpoint} failed while {doing} ({code}: {message}) after 3 tries; try again later"
+                "STS at {endpoint} failed while {doing} (profile `{profile}`; {code}: {message}) after 3 tries; try again later"
             )),
-            _ => Error::Denied(format!("STS refused {doing} (profile `{profile}`): {code}: {message}")),
+            _ => Error::Denied(format!(
+                "STS refused {doing} (profile `{profile}`, as {key}): {code}: {message}; check the settings of profile `{profile}` and the permissions of {source}"
+            )),
         }
     }
 }
