@@ -77,6 +77,9 @@ pub struct SessionArgs {
     /// Neither read nor write cached credentials
     #[arg(long)]
     pub no_cache: bool,
+    /// Get new credentials even if cached ones are still good, and cache them
+    #[arg(long, conflicts_with = "no_cache")]
+    pub refresh: bool,
     /// With a role ARN: the profile whose credentials assume it
     #[arg(long, value_name = "PROFILE", add = ArgValueCandidates::new(crate::completions::profiles))]
     pub source_profile: Option<String>,

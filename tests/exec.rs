@@ -739,6 +739,18 @@ fn no_cache_asks_sts_again() {
 }
 
 #[test]
+fn refresh_asks_sts_again_and_caches_the_new_set() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    let first = child_env(&env.run(exec_env("deployer", &[])));
+    let refreshed = child_env(&env.run(exec_env("deployer", &["--refresh"])));
+    let cached = child_env(&env.run(exec_env("deployer", &[])));
+    assert_eq!(stand_in.count("AssumeRole"), 2);
+    assert_ne!(first["AWS_ACCESS_KEY_ID"], refreshed["AWS_ACCESS_KEY_ID"]);
+    assert_eq!(cached["AWS_ACCESS_KEY_ID"], refreshed["AWS_ACCESS_KEY_ID"], "the refreshed set replaced the old one");
+}
+
+#[test]
 fn a_cached_session_is_refreshed_within_five_minutes_of_expiry() {
     let stand_in = StandIn::start();
     let short = role_arn("111111111111", "short");

@@ -58,7 +58,7 @@ pub fn plan_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Plan, Er
 /// A session for `profile`: from the cache, else from STS.
 pub fn session_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Session, Error> {
     let plan = plan_for(profile, args, env)?;
-    let opts = session::Options { no_cache: args.no_cache, mfa_token: args.mfa_token.clone() };
+    let opts = session::Options { no_cache: args.no_cache, refresh: args.refresh, mfa_token: args.mfa_token.clone() };
     session::obtain(&plan, env, &opts)
 }
 

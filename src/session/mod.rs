@@ -137,6 +137,8 @@ pub fn new_session_id() -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub no_cache: bool,
+    /// Fetch anew even when the cached set is fresh (it was revoked, say), and cache the result.
+    pub refresh: bool,
     pub mfa_token: Option<String>,
 }
 
@@ -159,7 +161,7 @@ pub fn obtain(plan: &Plan, env: &Env, opts: &Options) -> Result<Session, Error> 
         credentials: c.credentials,
         region: region.map(String::from),
     };
-    let hit = |cache: &Cache| cache.load_fresh(&key).map(session_of);
+    let hit = |cache: &Cache| if opts.refresh { None } else { cache.load_fresh(&key).map(session_of) };
     let Some(cache) = cache else {
         return fetch(plan, env, opts, &endpoint, None).map(session_of);
     };
