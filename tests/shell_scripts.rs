@@ -13,7 +13,7 @@ use chrono::DateTime;
 use rolesh::env::Env;
 use rolesh::session::{Credentials, Secret, Session};
 use rolesh::shell::{Shell, init, render, restore};
-use shell_support::{run_ok, run_script, write_temp};
+use shell_support::{run_interactive, run_ok, run_script, write_temp};
 
 const SHELLS: [Shell; 4] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Pwsh];
 const SHOWN_PATH: &str = "/usr/local/bin/rolesh";
@@ -156,12 +156,12 @@ fn bash_hook_loads_cleanly_under_strict_mode_and_only_once() {
         "bash",
         &["--norc", "--noprofile", "-euo", "pipefail"],
         r#"eval "$(rolesh init bash)"; eval "$(rolesh init bash)"
-           [[ $PROMPT_COMMAND == __rolesh_hook ]] || { echo "PROMPT_COMMAND=$PROMPT_COMMAND"; exit 1; }
+           [[ $PROMPT_COMMAND == '__rolesh_hook && :' ]] || { echo "PROMPT_COMMAND=$PROMPT_COMMAND"; exit 1; }
            false || __rolesh_hook || [[ $? == 1 ]]
            PROMPT_COMMAND='s=("${PIPESTATUS[@]}")'; eval "$(rolesh init bash)"
-           [[ $PROMPT_COMMAND == $'s=("${PIPESTATUS[@]}")\n__rolesh_hook' ]] || { echo "not appended: $PROMPT_COMMAND"; exit 1; }
+           [[ $PROMPT_COMMAND == $'s=("${PIPESTATUS[@]}")\n__rolesh_hook && :' ]] || { echo "not appended: $PROMPT_COMMAND"; exit 1; }
            PROMPT_COMMAND=(old); eval "$(rolesh init bash)"
-           [[ ${PROMPT_COMMAND[*]} == "old __rolesh_hook" ]] || { declare -p PROMPT_COMMAND; exit 1; }"#,
+           [[ ${PROMPT_COMMAND[*]} == "old __rolesh_hook && :" ]] || { declare -p PROMPT_COMMAND; exit 1; }"#,
         &[],
     );
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
@@ -174,7 +174,7 @@ fn zsh_hook_loads_cleanly_under_strict_mode_and_only_once() {
         &["-f", "-o", "nounset", "-o", "err_exit", "-o", "pipe_fail", "-o", "warn_create_global"],
         r#"eval "$(rolesh init zsh)"; eval "$(rolesh init zsh)"
            [[ ${precmd_functions[*]} == __rolesh_hook ]] || { print -r -- "precmd=$precmd_functions"; exit 1; }
-           false || __rolesh_hook || [[ $? == 1 ]]"#,
+           false || __rolesh_hook"#,
         &[],
     );
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
@@ -191,6 +191,24 @@ fn fish_hook_loads_cleanly_and_only_once() {
         &[],
     );
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
+
+/// A command that fails where errexit does not apply (`false && true`) leaves `$?` at 1 in a
+/// shell running under `set -e` / `err_exit`, or with an ERR trap. The prompt hook must not
+/// turn that status into a failure of its own, which would end the shell or fire the trap
+/// a second time; the next command still sees the status.
+#[test]
+fn the_prompt_hooks_neither_end_an_errexit_shell_nor_fire_its_err_trap() {
+    let input = "false && true\necho \"alive $?\"\n";
+    let bash = run_interactive("bash", "eval \"$(rolesh init bash)\"\nset -e\ntrap 'echo ERR-TRAP' ERR\n", input, &[]);
+    assert_eq!((bash.status, bash.stdout.as_str()), (0, "alive 1\n"), "bash: {}", bash.stderr);
+    let zsh = run_interactive(
+        "zsh",
+        "eval \"$(rolesh init zsh)\"\nsetopt err_exit\nTRAPZERR() { echo ERR-TRAP; }\n",
+        input,
+        &[],
+    );
+    assert_eq!((zsh.status, zsh.stdout.as_str()), (0, "alive 1\n"), "zsh: {}", zsh.stderr);
 }
 
 /// The hooks' no-fork prompt text agrees with `rolesh prompt` (offsets chosen so that a
