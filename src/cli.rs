@@ -103,6 +103,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct ShellArgs {
     /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
     pub profile: String,
     #[command(flatten)]
     pub session: SessionArgs,
@@ -124,6 +125,7 @@ pub struct HookArgs {
 #[derive(Debug, Args)]
 pub struct UseArgs {
     /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
     pub profile: String,
     #[command(flatten)]
     pub session: SessionArgs,
