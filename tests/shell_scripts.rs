@@ -193,6 +193,22 @@ fn fish_hook_loads_cleanly_and_only_once() {
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
 }
 
+/// The record `unuse` restores from may hold long-term keys: it stays a private shell
+/// variable even in a shell that exports every assignment (`set -a`, zsh's allexport).
+#[test]
+fn the_saved_environment_is_never_exported_even_under_allexport() {
+    for (shell, flags) in [(Shell::Bash, ["--norc", "--noprofile", "-a"]), (Shell::Zsh, ["-f", "-o", "allexport"])] {
+        let (used, _) = use_and_unuse(shell);
+        // Evaluated inside a function, as the hook's `rolesh` function does.
+        let script = format!(
+            "f() {{ eval \"$1\"; }}; f {}\nprintf '%s %s\\n' \"${{__rolesh_restore:+set}}\" \"$(printenv __rolesh_restore || echo private)\"",
+            rolesh::shell::quote::quote_posix(OsStr::new(&used))
+        );
+        let out = run_script(shell.name(), &flags, &script, &[]);
+        assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("set private\n", ""), "{}", shell.name());
+    }
+}
+
 /// A command that fails where errexit does not apply (`false && true`) leaves `$?` at 1 in a
 /// shell running under `set -e` / `err_exit`, or with an ERR trap. The prompt hook must not
 /// turn that status into a failure of its own, which would end the shell or fire the trap

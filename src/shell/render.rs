@@ -52,6 +52,13 @@ pub fn set_private(shell: Shell, name: &str, value: &OsStr) -> Vec<u8> {
         Shell::Pwsh => format!("$global:{name} = "),
     };
     line(&mut out, &prefix, shell, value);
+    // Under `set -a` (zsh: allexport) every assignment is exported, `declare +x` included,
+    // so the export flag is taken off afterwards.
+    match shell {
+        Shell::Bash => out.extend_from_slice(format!("export -n {name}\n").as_bytes()),
+        Shell::Zsh => out.extend_from_slice(format!("typeset -g +x {name}\n").as_bytes()),
+        Shell::Fish | Shell::Pwsh => {}
+    }
     out
 }
 
@@ -126,8 +133,8 @@ mod tests {
     #[test]
     fn private_variables_are_global_but_not_exported() {
         let v = OsStr::new("a'b");
-        assert_eq!(set_private(Shell::Bash, "x", v), b"declare -g x='a'\\''b'\n");
-        assert_eq!(set_private(Shell::Zsh, "x", v), b"typeset -g x='a'\\''b'\n");
+        assert_eq!(set_private(Shell::Bash, "x", v), b"declare -g x='a'\\''b'\nexport -n x\n");
+        assert_eq!(set_private(Shell::Zsh, "x", v), b"typeset -g x='a'\\''b'\ntypeset -g +x x\n");
         assert_eq!(set_private(Shell::Fish, "x", v), b"set -g x 'a\\'b'\n");
         assert_eq!(set_private(Shell::Pwsh, "x", v), b"$global:x = 'a''b'\n");
     }
