@@ -161,6 +161,8 @@ fn bash_hook_loads_cleanly_under_strict_mode_and_only_once() {
            PROMPT_COMMAND='s=("${PIPESTATUS[@]}")'; eval "$(rolesh init bash)"
            [[ $PROMPT_COMMAND == $'s=("${PIPESTATUS[@]}")\n__rolesh_hook && :' ]] || { echo "not appended: $PROMPT_COMMAND"; exit 1; }
            PROMPT_COMMAND=(old); eval "$(rolesh init bash)"
+           [[ ${PROMPT_COMMAND[*]} == "old __rolesh_hook && :" ]] || { declare -p PROMPT_COMMAND; exit 1; }
+           PROMPT_COMMAND=([1]=old); eval "$(rolesh init bash)"
            [[ ${PROMPT_COMMAND[*]} == "old __rolesh_hook && :" ]] || { declare -p PROMPT_COMMAND; exit 1; }"#,
         &[],
     );
