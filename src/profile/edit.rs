@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::config::{config_section_profile, parse_ini};
+use super::config::{IniLine, IniLines, config_section_profile, parse_ini};
 use crate::error::Error;
 use crate::fsutil;
 
@@ -58,32 +58,23 @@ impl Document {
         }
     }
 
-    /// Sections in file order, with the same line rules as `parse_ini`.
+    /// Sections in file order, split by the reader's own line rules ([`IniLines`]).
     fn sections(&self) -> Vec<Section> {
         let start = if self.bytes.starts_with(BOM) { BOM.len() } else { 0 };
         let mut sections: Vec<Section> = Vec::new();
-        let mut after_key = false;
+        let mut lines = IniLines::default();
         let mut pos = start;
         while pos < self.bytes.len() {
             let end = self.bytes[pos..].iter().position(|&b| b == b'\n').map_or(self.bytes.len(), |i| pos + i + 1);
-            let raw = String::from_utf8_lossy(&self.bytes[pos..end]);
-            let line = raw.trim_end_matches(['\n', '\r']);
-            let trimmed = line.trim();
-            let indented = line.starts_with([' ', '\t']);
-            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
-                // Not part of any section's content.
-            } else if indented
-                && after_key
-                && let Some(s) = sections.last_mut()
-            {
-                // A continuation line: part of the setting above it.
-                s.range.end = end;
-            } else if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.find(']').map(|e| &t[..e])) {
-                sections.push(Section { name: inner.trim().to_string(), range: pos..end });
-                after_key = false;
-            } else if let Some(s) = sections.last_mut() {
-                s.range.end = end;
-                after_key = trimmed.find(['=', ':']).is_some_and(|i| !trimmed[..i].trim().is_empty());
+            match lines.classify(&String::from_utf8_lossy(&self.bytes[pos..end])) {
+                // Blank lines and comments belong to whatever follows.
+                IniLine::Blank => {}
+                IniLine::Header(name) => sections.push(Section { name: name.to_string(), range: pos..end }),
+                IniLine::Key(..) | IniLine::Continuation(_) | IniLine::Ignored => {
+                    if let Some(s) = sections.last_mut() {
+                        s.range.end = end;
+                    }
+                }
             }
             pos = end;
         }
@@ -277,6 +268,18 @@ mod tests {
         let doc = Document::new(before.as_bytes().to_vec());
         let values = doc.values(Kind::Config, "my team", Path::new("f")).unwrap().unwrap();
         assert_eq!(values, [("r".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn sections_are_where_the_reader_sees_them() {
+        // The reader skips `junk` (no `=`) and keeps reading `  [b]` as a continuation of
+        // `k`, so there is no profile `b` to replace: it is appended.
+        let text = "[a]\nk = 1\njunk\n  [b]\nk = 2\n";
+        assert!(super::super::config::Config::parse("", text).get("b").is_none());
+        let doc = Document::new(text.as_bytes().to_vec());
+        assert_eq!(doc.values(Kind::Credentials, "b", Path::new("f")).unwrap(), None);
+        let after = upserted(text, Kind::Credentials, "b", &keys(&[("k", "3")]));
+        assert_eq!(after, format!("{text}\n[b]\nk = 3\n"));
     }
 
     #[test]
