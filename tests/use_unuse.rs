@@ -328,3 +328,34 @@ fn a_failed_use_changes_nothing_and_returns_its_code() {
         assert!(out.stderr.contains("profile `nope` not found"), "{shell}: {}", out.stderr);
     }
 }
+
+/// The saved environment may hold the user's long-term keys: a credential_process that `use`
+/// runs to get the source credentials must not inherit it.
+#[test]
+fn a_credential_process_run_by_use_never_sees_the_saved_environment() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = aws_home();
+    let dir = home.dir.path();
+    let seen = dir.join("seen");
+    let json = r#"{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "s"}"#;
+    let script = dir.join("cp.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nprintenv ROLESH_RESTORE > '{}'\necho '{json}'\n", seen.display()))
+        .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.join("aws-config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[profile cp]\ncredential_process = {}\n[profile via-cp]\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = cp\n",
+        script.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let out = run_script(
+        "sh",
+        &[],
+        "ROLESH_RESTORE='1;AWS_SECRET_ACCESS_KEY=6b6579' rolesh use via-cp --shell-hook bash",
+        &home.env,
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("export AWS_ACCESS_KEY_ID="), "{}", out.stdout);
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "", "the credential_process saw ROLESH_RESTORE");
+}
