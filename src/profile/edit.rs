@@ -114,8 +114,8 @@ impl Document {
         for line in lines {
             text.push_str(eol);
             match line {
-                Line::Comment(c) => text.push_str(&format!("# {}", single_line(c)?)),
-                Line::Key(k, v) => text.push_str(&format!("{k} = {}", single_line(v)?)),
+                Line::Comment(c) => text.push_str(&format!("# {}", single_line("the comment", c)?)),
+                Line::Key(k, v) => text.push_str(&format!("{k} = {}", single_line(k, v)?)),
             }
         }
         match self.find(kind, name, path)? {
@@ -170,12 +170,12 @@ pub fn validate_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// A value the INI reader gives back as written: one line, no spaces at either end.
-fn single_line(value: &str) -> Result<&str, Error> {
+/// A value the INI reader gives back as written: one line, no spaces at either end. The
+/// error names the setting, never the value, which may be a secret key or token.
+fn single_line<'a>(what: &str, value: &'a str) -> Result<&'a str, Error> {
     if value.contains(['\n', '\r']) || value.trim() != value {
         Err(Error::Usage(format!(
-            "`{}` cannot be written to an AWS config file: it must be one line without spaces at either end",
-            value.escape_debug()
+            "the value of {what} cannot be written to an AWS config file: it must be one line without spaces at either end"
         )))
     } else {
         Ok(value)
@@ -280,6 +280,15 @@ mod tests {
         assert_eq!(doc.values(Kind::Credentials, "b", Path::new("f")).unwrap(), None);
         let after = upserted(text, Kind::Credentials, "b", &keys(&[("k", "3")]));
         assert_eq!(after, format!("{text}\n[b]\nk = 3\n"));
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_written_is_named_by_its_key_never_shown() {
+        let mut doc = Document::new(Vec::new());
+        let secret = "wJalrXUtnFEMI/K7MDENG\n";
+        let err = doc.upsert(Kind::Credentials, "p", &keys(&[("aws_secret_access_key", secret)]), Path::new("f"));
+        let err = err.unwrap_err().to_string();
+        assert!(err.contains("aws_secret_access_key") && !err.contains("wJalr"), "{err}");
     }
 
     #[test]
