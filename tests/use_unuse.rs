@@ -359,3 +359,32 @@ fn a_credential_process_run_by_use_never_sees_the_saved_environment() {
     assert!(out.stdout.contains("export AWS_ACCESS_KEY_ID="), "{}", out.stdout);
     assert_eq!(std::fs::read_to_string(&seen).unwrap(), "", "the credential_process saw ROLESH_RESTORE");
 }
+
+/// stdout of `use`/`unuse` is evaluated as shell code, so their help goes to stderr instead:
+/// `rolesh use --help` in a hooked shell shows the help, runs nothing and changes nothing.
+#[test]
+fn use_and_unuse_help_in_a_hooked_shell_is_shown_not_evaluated() {
+    let cases = [
+        (
+            "bash",
+            vec!["--norc", "--noprofile"],
+            r#"eval "$(rolesh init bash)"; rolesh use --help; echo "st=$?"; rolesh unuse -h; echo "st=$?""#,
+        ),
+        (
+            "zsh",
+            vec!["-f"],
+            r#"eval "$(rolesh init zsh)"; rolesh use --help; echo "st=$?"; rolesh unuse -h; echo "st=$?""#,
+        ),
+        (
+            "fish",
+            vec!["--no-config"],
+            r#"rolesh init fish | source; rolesh use --help; echo "st=$status"; rolesh unuse -h; echo "st=$status""#,
+        ),
+    ];
+    for (shell, flags, script) in cases {
+        let out = run_script(shell, &flags, script, &[]);
+        assert_eq!(out.stdout, "st=0\nst=0\n", "{shell}: {}", out.stderr);
+        assert!(out.stderr.contains("Usage: rolesh use [OPTIONS] <PROFILE>"), "{shell}: {}", out.stderr);
+        assert!(out.stderr.contains("Usage: rolesh unuse"), "{shell}: {}", out.stderr);
+    }
+}
