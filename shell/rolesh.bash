@@ -52,9 +52,9 @@ __rolesh_prompt() {
 __rolesh_hook() {
     local -r __rolesh_status=$?
     if [[ ${ROLESH_EXPIRES-} =~ ^[0-9]{1,12}$ ]] && ((EPOCHSECONDS >= 10#${ROLESH_EXPIRES})); then
-        # If the binary is gone, at least drop the dead credentials.
+        # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
         rolesh unuse --expired ||
-            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN ROLESH_EXPIRES ROLESH_SESSION
+            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION
     fi
     __rolesh_prompt_update
     return "${__rolesh_status}"

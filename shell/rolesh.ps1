@@ -81,8 +81,8 @@ function global:__rolesh_hook {
         Write-Warning "rolesh: $_"
     }
     if (-not $cleared) {
-        # If the binary is gone, at least drop the dead credentials.
-        foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'ROLESH_EXPIRES', 'ROLESH_SESSION') {
+        # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
+        foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION', 'ROLESH_PROFILE', 'ROLESH_EXPIRES', 'ROLESH_SESSION') {
             Remove-Item -LiteralPath "Env:$name" -ErrorAction SilentlyContinue
         }
     }

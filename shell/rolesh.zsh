@@ -56,9 +56,9 @@ __rolesh_prompt() {
 # non-zero return would end a shell running under err_exit (after `false && true`, say).
 __rolesh_hook() {
     if [[ ${ROLESH_EXPIRES-} == <-> && ${#ROLESH_EXPIRES} -le 12 ]] && (( EPOCHSECONDS >= 10#${ROLESH_EXPIRES} )); then
-        # If the binary is gone, at least drop the dead credentials.
+        # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
         rolesh unuse --expired ||
-            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN ROLESH_EXPIRES ROLESH_SESSION
+            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION
     fi
     __rolesh_prompt_update
     return 0

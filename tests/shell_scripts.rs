@@ -211,6 +211,29 @@ fn the_saved_environment_is_never_exported_even_under_allexport() {
     }
 }
 
+/// With the binary gone, the prompt hook still clears an expired session: every variable a
+/// session sets is removed, so neither the keys nor a stale profile in the prompt remain.
+#[test]
+fn an_expired_session_is_cleared_even_when_the_binary_cannot_run() {
+    let set_all: String = restore::SESSION_VARS.iter().map(|n| format!("{n}=x ")).collect();
+    let left = "for n in $(env | cut -d= -f1); do case \" ${VARS} \" in *\" $n \"*) echo \"left: $n\";; esac; done";
+    let vars = restore::SESSION_VARS.join(" ");
+    for (shell, flags) in [("bash", vec!["--norc", "--noprofile", "-u"]), ("zsh", vec!["-f", "-u"])] {
+        let sh = if shell == "bash" { Shell::Bash } else { Shell::Zsh };
+        let hook = String::from_utf8(init::hook(sh, OsStr::new("/nonexistent/rolesh"))).unwrap();
+        let script = format!("{hook}\nexport {set_all}ROLESH_EXPIRES=1\n__rolesh_hook 2>/dev/null\n{left}\n");
+        let out = run_script(shell, &flags, &script, &[("VARS".into(), vars.clone())]);
+        assert_eq!(out.stdout, "", "{shell}: {}", out.stderr);
+    }
+    let hook = String::from_utf8(init::hook(Shell::Fish, OsStr::new("/nonexistent/rolesh"))).unwrap();
+    let set_all: String = restore::SESSION_VARS.iter().map(|n| format!("set -gx {n} x\n")).collect();
+    let script = format!(
+        "{hook}\n{set_all}set -gx ROLESH_EXPIRES 1\nemit fish_prompt 2>/dev/null\nfor n in {vars}; set -q $n; and echo \"left: $n\"; end\n"
+    );
+    let out = run_script("fish", &["--no-config"], &script, &[]);
+    assert_eq!(out.stdout, "", "fish: {}", out.stderr);
+}
+
 /// A command that fails where errexit does not apply (`false && true`) leaves `$?` at 1 in a
 /// shell running under `set -e` / `err_exit`, or with an ERR trap. The prompt hook must not
 /// turn that status into a failure of its own, which would end the shell or fire the trap
