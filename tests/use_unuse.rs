@@ -176,6 +176,16 @@ fn use_switch_unuse_and_expiry(sh: Sh) {
     let screen = t.wait_for("[1]()");
     assert!(screen.contains("rolesh: session `dev` expired at 1970-01-01T00:00:01Z"), "{screen}");
     assert_same_env(&before, &dump(&t, &dir, "after-expiry"), "after expiry");
+
+    // After expiry the shell takes a new session as after a fresh start, and its `unuse`
+    // still goes back to the environment from before the first `use`.
+    let seen = t.screen().matches("(prod ").count();
+    t.run("rolesh use prod", "use-after-expiry");
+    t.wait_for_n("(prod ", seen + 1);
+    t.run(&format!("aws sts get-caller-identity --query Arn --output text > {}/arn-again", dir.display()), "arn-again");
+    assert_role(&dir, "arn-again", "prod");
+    t.run("rolesh unuse", "unuse-after-expiry");
+    assert_same_env(&before, &dump(&t, &dir, "after-second-unuse"), "after a use following expiry");
 }
 
 fn shell_leaves_parent_untouched(sh: Sh) {
