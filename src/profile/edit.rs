@@ -155,15 +155,17 @@ fn header(kind: Kind, name: &str) -> String {
     }
 }
 
-/// A profile name the AWS tools read back unchanged from a section header.
+/// A profile name the AWS tools read back unchanged from a section header. botocore
+/// shlex-splits `profile NAME`, which drops a backslash (`a\b` reads as `ab`), so that is
+/// refused along with brackets and quotes.
 pub fn validate_name(name: &str) -> Result<(), Error> {
     let bad = name.is_empty()
         || name.trim() != name
-        || name.chars().any(|c| c.is_control() || matches!(c, '[' | ']' | '"' | '\''))
+        || name.chars().any(|c| c.is_control() || matches!(c, '[' | ']' | '"' | '\'' | '\\'))
         || name.starts_with(['#', ';']);
     if bad {
         Err(Error::Usage(format!(
-            "`{name}` cannot be a profile name; use letters, digits and -_.@ (no brackets, quotes or line breaks)"
+            "`{name}` cannot be a profile name; use letters, digits and -_.@ (no brackets, quotes, backslashes or line breaks)"
         )))
     } else {
         Ok(())
@@ -300,7 +302,7 @@ mod tests {
 
     #[test]
     fn names_and_values_that_would_not_read_back_are_refused() {
-        for bad in ["", " a", "a]", "[a", "a\nb", "\"q\"", "#x"] {
+        for bad in ["", " a", "a]", "[a", "a\nb", "\"q\"", "#x", "a\\b"] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
         let mut doc = Document::new(Vec::new());
