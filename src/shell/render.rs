@@ -31,9 +31,11 @@ where
             // $status, so `set -q X; and set -e X` would leave a 1 behind: `if` resets it.
             (Shell::Fish, None) => out.extend_from_slice(format!("if set -q {name}; set -e {name}; end\n").as_bytes()),
             (Shell::Pwsh, Some(v)) => line(&mut out, &format!("$env:{name} = "), shell, v.as_ref()),
-            (Shell::Pwsh, None) => out.extend_from_slice(
-                format!("Remove-Item -LiteralPath Env:{name} -ErrorAction SilentlyContinue\n").as_bytes(),
-            ),
+            // `Ignore`, not `SilentlyContinue`: removing a variable that is not set must not
+            // leave an error in the user's $Error either.
+            (Shell::Pwsh, None) => {
+                out.extend_from_slice(format!("Remove-Item -LiteralPath Env:{name} -ErrorAction Ignore\n").as_bytes())
+            }
         }
     }
     out
@@ -126,7 +128,7 @@ mod tests {
         assert_eq!(render(Shell::Fish, &changes), "set -gx A 'x y'\nif set -q B; set -e B; end\n");
         assert_eq!(
             render(Shell::Pwsh, &changes),
-            "$env:A = 'x y'\nRemove-Item -LiteralPath Env:B -ErrorAction SilentlyContinue\n"
+            "$env:A = 'x y'\nRemove-Item -LiteralPath Env:B -ErrorAction Ignore\n"
         );
     }
 
