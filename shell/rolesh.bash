@@ -52,9 +52,9 @@ __rolesh_prompt() {
 __rolesh_hook() {
     local -r __rolesh_status=$?
     if [[ ${ROLESH_EXPIRES-} =~ ^[0-9]{1,12}$ ]] && ((EPOCHSECONDS >= 10#${ROLESH_EXPIRES})); then
-        # If the binary is gone, at least drop the dead credentials.
+        # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
         rolesh unuse --expired ||
-            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN ROLESH_EXPIRES ROLESH_SESSION
+            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION
     fi
     __rolesh_prompt_update
     return "${__rolesh_status}"
@@ -62,13 +62,19 @@ __rolesh_hook() {
 
 # Run last in PROMPT_COMMAND, so hooks before it (starship's, say) still see $PIPESTATUS.
 # A newline separates commands whatever the old value ends with; for the array form
-# (bash 5.1+) the hook is a new element. Loading twice adds nothing.
+# (bash 5.1+) the hook is a new element (`-v NAME[@]`: an array may have no element 0, and
+# `${NAME@a}` of an empty one trips `set -u`). Loading twice adds nothing.
+# The hook returns the command's status for anything added after it, but a non-zero status
+# there would end a shell running under `set -e` and fire an ERR trap a second time (after
+# `false && true`, say): in an `&&` list neither applies, and the status stays.
+__rolesh_entry='__rolesh_hook && :'
 if [[ ${PROMPT_COMMAND[*]-} != *__rolesh_hook* ]]; then
-    if [[ -v PROMPT_COMMAND && ${PROMPT_COMMAND@a} == *a* ]]; then
-        PROMPT_COMMAND+=(__rolesh_hook)
+    if [[ -v PROMPT_COMMAND[@] && ${PROMPT_COMMAND@a} == *a* ]]; then
+        PROMPT_COMMAND+=("${__rolesh_entry}")
     elif [[ -n ${PROMPT_COMMAND-} ]]; then
-        PROMPT_COMMAND+=$'\n__rolesh_hook'
+        PROMPT_COMMAND+=$'\n'${__rolesh_entry}
     else
-        PROMPT_COMMAND=__rolesh_hook
+        PROMPT_COMMAND=${__rolesh_entry}
     fi
 fi
+unset __rolesh_entry

@@ -50,8 +50,8 @@ end
 function __rolesh_hook --on-event fish_prompt
     string match -qr '^[0-9]{1,12}$' -- "$ROLESH_EXPIRES"; or return 0
     if test (date +%s) -ge $ROLESH_EXPIRES
-        # If the binary is gone, at least drop the dead credentials.
+        # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
         rolesh unuse --expired
-        or set -e AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN ROLESH_EXPIRES ROLESH_SESSION
+        or set -e AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION
     end
 end

@@ -29,7 +29,7 @@ function global:rolesh {
         $code = & ::ROLESH:: $sub --shell-hook powershell --shell-pid $PID @rest
     } finally {
         [Console]::OutputEncoding = $encoding
-        Remove-Item -LiteralPath Env:ROLESH_RESTORE -ErrorAction SilentlyContinue
+        Remove-Item -LiteralPath Env:ROLESH_RESTORE -ErrorAction Ignore
     }
     if ($LASTEXITCODE -ne 0) {
         return
@@ -81,9 +81,9 @@ function global:__rolesh_hook {
         Write-Warning "rolesh: $_"
     }
     if (-not $cleared) {
-        # If the binary is gone, at least drop the dead credentials.
-        foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'ROLESH_EXPIRES', 'ROLESH_SESSION') {
-            Remove-Item -LiteralPath "Env:$name" -ErrorAction SilentlyContinue
+        # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
+        foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION', 'ROLESH_PROFILE', 'ROLESH_EXPIRES', 'ROLESH_SESSION') {
+            Remove-Item -LiteralPath "Env:$name" -ErrorAction Ignore
         }
     }
 }

@@ -51,16 +51,17 @@ __rolesh_prompt() {
 }
 
 # At each prompt: clear an expired session (never keep one silently), then refresh
-# ROLESH_PROMPT. Outside a session this runs builtins only.
+# ROLESH_PROMPT. Outside a session this runs builtins only. zsh gives every precmd function
+# and the prompt the command's own $?, whatever a hook returns, so this one returns 0: a
+# non-zero return would end a shell running under err_exit (after `false && true`, say).
 __rolesh_hook() {
-    local -r __rolesh_status=$?
     if [[ ${ROLESH_EXPIRES-} == <-> && ${#ROLESH_EXPIRES} -le 12 ]] && (( EPOCHSECONDS >= 10#${ROLESH_EXPIRES} )); then
-        # If the binary is gone, at least drop the dead credentials.
+        # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
         rolesh unuse --expired ||
-            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN ROLESH_EXPIRES ROLESH_SESSION
+            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION
     fi
     __rolesh_prompt_update
-    return ${__rolesh_status}
+    return 0
 }
 
 # Added once, at the end, so earlier precmd hooks (starship's, say) still see $pipestatus.

@@ -14,6 +14,25 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Parses rolesh's command line, exiting on errors and help as clap does, with one
+/// difference: help and version asked for through the shell hook (`rolesh use --help`) go to
+/// stderr, because the hook evaluates everything `use`/`unuse` print on stdout as code.
+pub fn parse() -> Cli {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() && args.iter().any(|a| a.to_str().is_some_and(is_shell_hook_flag)) => {
+            eprint!("{}", e.render());
+            std::process::exit(e.exit_code());
+        }
+        Err(e) => e.exit(),
+    }
+}
+
+fn is_shell_hook_flag(arg: &str) -> bool {
+    arg == "--shell-hook" || arg.starts_with("--shell-hook=")
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a command with a role's temporary credentials
@@ -106,6 +125,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct ShellArgs {
     /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
     pub profile: String,
     #[command(flatten)]
     pub session: SessionArgs,
@@ -127,6 +147,7 @@ pub struct HookArgs {
 #[derive(Debug, Args)]
 pub struct UseArgs {
     /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
     pub profile: String,
     #[command(flatten)]
     pub session: SessionArgs,

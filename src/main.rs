@@ -1,8 +1,6 @@
-use clap::Parser;
-
 fn main() {
     rolesh::completions::complete_if_asked();
-    let cli = rolesh::cli::Cli::parse();
+    let cli = rolesh::cli::parse();
     let code = match rolesh::commands::run(cli, &rolesh::env::Env::from_process()) {
         Ok(code) => code,
         Err(rolesh::error::Error::Exit(code)) => code,

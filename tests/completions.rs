@@ -85,6 +85,19 @@ fn fish_completes_profile_names_from_the_config_files() {
     assert_eq!(names, ["dev-admin", "dev-keys"]);
 }
 
+/// Every subcommand that takes a PROFILE completes it, `use` and `shell` included.
+#[test]
+fn every_profile_argument_completes_profile_names() {
+    let env = profiles_env();
+    for sub in ["exec", "export", "credential-process", "save", "whoami", "shell", "use"] {
+        let script =
+            format!("source {}; complete --do-complete 'rolesh {sub} dev'", committed("rolesh.fish").display());
+        let out = quiet_ok(run(shell(&env, "fish", &["--no-config", "-c", &script])));
+        let names: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
+        assert_eq!(names, ["dev-admin", "dev-keys"], "rolesh {sub}");
+    }
+}
+
 #[test]
 fn fish_completes_subcommands() {
     let env = profiles_env();

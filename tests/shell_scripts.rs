@@ -13,7 +13,7 @@ use chrono::DateTime;
 use rolesh::env::Env;
 use rolesh::session::{Credentials, Secret, Session};
 use rolesh::shell::{Shell, init, render, restore};
-use shell_support::{run_ok, run_script, write_temp};
+use shell_support::{run_interactive, run_ok, run_script, write_temp};
 
 const SHELLS: [Shell; 4] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Pwsh];
 const SHOWN_PATH: &str = "/usr/local/bin/rolesh";
@@ -156,12 +156,14 @@ fn bash_hook_loads_cleanly_under_strict_mode_and_only_once() {
         "bash",
         &["--norc", "--noprofile", "-euo", "pipefail"],
         r#"eval "$(rolesh init bash)"; eval "$(rolesh init bash)"
-           [[ $PROMPT_COMMAND == __rolesh_hook ]] || { echo "PROMPT_COMMAND=$PROMPT_COMMAND"; exit 1; }
+           [[ $PROMPT_COMMAND == '__rolesh_hook && :' ]] || { echo "PROMPT_COMMAND=$PROMPT_COMMAND"; exit 1; }
            false || __rolesh_hook || [[ $? == 1 ]]
            PROMPT_COMMAND='s=("${PIPESTATUS[@]}")'; eval "$(rolesh init bash)"
-           [[ $PROMPT_COMMAND == $'s=("${PIPESTATUS[@]}")\n__rolesh_hook' ]] || { echo "not appended: $PROMPT_COMMAND"; exit 1; }
+           [[ $PROMPT_COMMAND == $'s=("${PIPESTATUS[@]}")\n__rolesh_hook && :' ]] || { echo "not appended: $PROMPT_COMMAND"; exit 1; }
            PROMPT_COMMAND=(old); eval "$(rolesh init bash)"
-           [[ ${PROMPT_COMMAND[*]} == "old __rolesh_hook" ]] || { declare -p PROMPT_COMMAND; exit 1; }"#,
+           [[ ${PROMPT_COMMAND[*]} == "old __rolesh_hook && :" ]] || { declare -p PROMPT_COMMAND; exit 1; }
+           PROMPT_COMMAND=([1]=old); eval "$(rolesh init bash)"
+           [[ ${PROMPT_COMMAND[*]} == "old __rolesh_hook && :" ]] || { declare -p PROMPT_COMMAND; exit 1; }"#,
         &[],
     );
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
@@ -174,7 +176,7 @@ fn zsh_hook_loads_cleanly_under_strict_mode_and_only_once() {
         &["-f", "-o", "nounset", "-o", "err_exit", "-o", "pipe_fail", "-o", "warn_create_global"],
         r#"eval "$(rolesh init zsh)"; eval "$(rolesh init zsh)"
            [[ ${precmd_functions[*]} == __rolesh_hook ]] || { print -r -- "precmd=$precmd_functions"; exit 1; }
-           false || __rolesh_hook || [[ $? == 1 ]]"#,
+           false || __rolesh_hook"#,
         &[],
     );
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
@@ -191,6 +193,63 @@ fn fish_hook_loads_cleanly_and_only_once() {
         &[],
     );
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
+
+/// The record `unuse` restores from may hold long-term keys: it stays a private shell
+/// variable even in a shell that exports every assignment (`set -a`, zsh's allexport).
+#[test]
+fn the_saved_environment_is_never_exported_even_under_allexport() {
+    for (shell, flags) in [(Shell::Bash, ["--norc", "--noprofile", "-a"]), (Shell::Zsh, ["-f", "-o", "allexport"])] {
+        let (used, _) = use_and_unuse(shell);
+        // Evaluated inside a function, as the hook's `rolesh` function does.
+        let script = format!(
+            "f() {{ eval \"$1\"; }}; f {}\nprintf '%s %s\\n' \"${{__rolesh_restore:+set}}\" \"$(printenv __rolesh_restore || echo private)\"",
+            rolesh::shell::quote::quote_posix(OsStr::new(&used))
+        );
+        let out = run_script(shell.name(), &flags, &script, &[]);
+        assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("set private\n", ""), "{}", shell.name());
+    }
+}
+
+/// With the binary gone, the prompt hook still clears an expired session: every variable a
+/// session sets is removed, so neither the keys nor a stale profile in the prompt remain.
+#[test]
+fn an_expired_session_is_cleared_even_when_the_binary_cannot_run() {
+    let set_all: String = restore::SESSION_VARS.iter().map(|n| format!("{n}=x ")).collect();
+    let left = "for n in $(env | cut -d= -f1); do case \" ${VARS} \" in *\" $n \"*) echo \"left: $n\";; esac; done";
+    let vars = restore::SESSION_VARS.join(" ");
+    for (shell, flags) in [("bash", vec!["--norc", "--noprofile", "-u"]), ("zsh", vec!["-f", "-u"])] {
+        let sh = if shell == "bash" { Shell::Bash } else { Shell::Zsh };
+        let hook = String::from_utf8(init::hook(sh, OsStr::new("/nonexistent/rolesh"))).unwrap();
+        let script = format!("{hook}\nexport {set_all}ROLESH_EXPIRES=1\n__rolesh_hook 2>/dev/null\n{left}\n");
+        let out = run_script(shell, &flags, &script, &[("VARS".into(), vars.clone())]);
+        assert_eq!(out.stdout, "", "{shell}: {}", out.stderr);
+    }
+    let hook = String::from_utf8(init::hook(Shell::Fish, OsStr::new("/nonexistent/rolesh"))).unwrap();
+    let set_all: String = restore::SESSION_VARS.iter().map(|n| format!("set -gx {n} x\n")).collect();
+    let script = format!(
+        "{hook}\n{set_all}set -gx ROLESH_EXPIRES 1\nemit fish_prompt 2>/dev/null\nfor n in {vars}; set -q $n; and echo \"left: $n\"; end\n"
+    );
+    let out = run_script("fish", &["--no-config"], &script, &[]);
+    assert_eq!(out.stdout, "", "fish: {}", out.stderr);
+}
+
+/// A command that fails where errexit does not apply (`false && true`) leaves `$?` at 1 in a
+/// shell running under `set -e` / `err_exit`, or with an ERR trap. The prompt hook must not
+/// turn that status into a failure of its own, which would end the shell or fire the trap
+/// a second time; the next command still sees the status.
+#[test]
+fn the_prompt_hooks_neither_end_an_errexit_shell_nor_fire_its_err_trap() {
+    let input = "false && true\necho \"alive $?\"\n";
+    let bash = run_interactive("bash", "eval \"$(rolesh init bash)\"\nset -e\ntrap 'echo ERR-TRAP' ERR\n", input, &[]);
+    assert_eq!((bash.status, bash.stdout.as_str()), (0, "alive 1\n"), "bash: {}", bash.stderr);
+    let zsh = run_interactive(
+        "zsh",
+        "eval \"$(rolesh init zsh)\"\nsetopt err_exit\nTRAPZERR() { echo ERR-TRAP; }\n",
+        input,
+        &[],
+    );
+    assert_eq!((zsh.status, zsh.stdout.as_str()), (0, "alive 1\n"), "zsh: {}", zsh.stderr);
 }
 
 /// The hooks' no-fork prompt text agrees with `rolesh prompt` (offsets chosen so that a

@@ -176,6 +176,16 @@ fn use_switch_unuse_and_expiry(sh: Sh) {
     let screen = t.wait_for("[1]()");
     assert!(screen.contains("rolesh: session `dev` expired at 1970-01-01T00:00:01Z"), "{screen}");
     assert_same_env(&before, &dump(&t, &dir, "after-expiry"), "after expiry");
+
+    // After expiry the shell takes a new session as after a fresh start, and its `unuse`
+    // still goes back to the environment from before the first `use`.
+    let seen = t.screen().matches("(prod ").count();
+    t.run("rolesh use prod", "use-after-expiry");
+    t.wait_for_n("(prod ", seen + 1);
+    t.run(&format!("aws sts get-caller-identity --query Arn --output text > {}/arn-again", dir.display()), "arn-again");
+    assert_role(&dir, "arn-again", "prod");
+    t.run("rolesh unuse", "unuse-after-expiry");
+    assert_same_env(&before, &dump(&t, &dir, "after-second-unuse"), "after a use following expiry");
 }
 
 fn shell_leaves_parent_untouched(sh: Sh) {
@@ -326,5 +336,65 @@ fn a_failed_use_changes_nothing_and_returns_its_code() {
         let out = run_script(shell, &flags, script, &home.env);
         assert_eq!(out.stdout, "st=3 unset\n", "{shell}: {}", out.stderr);
         assert!(out.stderr.contains("profile `nope` not found"), "{shell}: {}", out.stderr);
+    }
+}
+
+/// The saved environment may hold the user's long-term keys: a credential_process that `use`
+/// runs to get the source credentials must not inherit it.
+#[test]
+fn a_credential_process_run_by_use_never_sees_the_saved_environment() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = aws_home();
+    let dir = home.dir.path();
+    let seen = dir.join("seen");
+    let json = r#"{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "s"}"#;
+    let script = dir.join("cp.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nprintenv ROLESH_RESTORE > '{}'\necho '{json}'\n", seen.display()))
+        .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.join("aws-config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[profile cp]\ncredential_process = {}\n[profile via-cp]\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = cp\n",
+        script.display()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let out = run_script(
+        "sh",
+        &[],
+        "ROLESH_RESTORE='1;AWS_SECRET_ACCESS_KEY=6b6579' rolesh use via-cp --shell-hook bash",
+        &home.env,
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("export AWS_ACCESS_KEY_ID="), "{}", out.stdout);
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "", "the credential_process saw ROLESH_RESTORE");
+}
+
+/// stdout of `use`/`unuse` is evaluated as shell code, so their help goes to stderr instead:
+/// `rolesh use --help` in a hooked shell shows the help, runs nothing and changes nothing.
+#[test]
+fn use_and_unuse_help_in_a_hooked_shell_is_shown_not_evaluated() {
+    let cases = [
+        (
+            "bash",
+            vec!["--norc", "--noprofile"],
+            r#"eval "$(rolesh init bash)"; rolesh use --help; echo "st=$?"; rolesh unuse -h; echo "st=$?""#,
+        ),
+        (
+            "zsh",
+            vec!["-f"],
+            r#"eval "$(rolesh init zsh)"; rolesh use --help; echo "st=$?"; rolesh unuse -h; echo "st=$?""#,
+        ),
+        (
+            "fish",
+            vec!["--no-config"],
+            r#"rolesh init fish | source; rolesh use --help; echo "st=$status"; rolesh unuse -h; echo "st=$status""#,
+        ),
+    ];
+    for (shell, flags, script) in cases {
+        let out = run_script(shell, &flags, script, &[]);
+        assert_eq!(out.stdout, "st=0\nst=0\n", "{shell}: {}", out.stderr);
+        assert!(out.stderr.contains("Usage: rolesh use [OPTIONS] <PROFILE>"), "{shell}: {}", out.stderr);
+        assert!(out.stderr.contains("Usage: rolesh unuse"), "{shell}: {}", out.stderr);
     }
 }

@@ -17,7 +17,8 @@ pub fn run(args: PromptArgs, env: &Env) -> Result<i32, Error> {
 pub fn render(format: &str, env: &Env, now: i64) -> Option<String> {
     let profile = env.get("ROLESH_PROFILE")?;
     let expires = env.get("ROLESH_EXPIRES").and_then(|s| s.parse::<i64>().ok());
-    let left = expires.map(|e| left(e - now)).unwrap_or_default();
+    // Saturating: ROLESH_EXPIRES is whatever the environment holds, and a prompt must not panic.
+    let left = expires.map(|e| left(e.saturating_sub(now))).unwrap_or_default();
     let expires = expires.and_then(|e| DateTime::<Utc>::from_timestamp(e, 0)).map(rfc3339).unwrap_or_default();
     let text = format.replace("{profile}", profile).replace("{left}", &left).replace("{expires}", &expires);
     Some(text.trim().to_string())
@@ -49,6 +50,12 @@ mod tests {
         assert_eq!(render("{profile} {left}", &env, 10000 - 3900).as_deref(), Some("dev 1h05m"));
         assert_eq!(render("{profile} {left}", &env, 10001).as_deref(), Some("dev expired"));
         assert_eq!(render("[{profile}] until {expires}", &env, 0).as_deref(), Some("[dev] until 1970-01-01T02:46:40Z"));
+    }
+
+    #[test]
+    fn an_absurd_expiry_is_shown_not_a_panic() {
+        let env = Env::from_pairs([("ROLESH_PROFILE", "dev"), ("ROLESH_EXPIRES", "-9223372036854775808")]);
+        assert_eq!(render("{profile} {left} {expires}", &env, 1).as_deref(), Some("dev expired"));
     }
 
     #[test]

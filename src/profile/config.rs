@@ -148,50 +148,91 @@ pub(crate) fn config_section_profile(section: &str) -> Option<String> {
     (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
 }
 
+/// One line of an AWS INI file, as the reader sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IniLine<'a> {
+    /// Blank or a comment: part of no setting.
+    Blank,
+    /// `[NAME]`, with NAME trimmed.
+    Header(&'a str),
+    /// `key = value` or `key: value`, both trimmed (the key not yet lower-cased).
+    Key(&'a str, &'a str),
+    /// An indented line after a setting: more of that setting's value.
+    Continuation(&'a str),
+    /// What the reader skips: no `=` or `:`, an empty key, a setting before any section.
+    Ignored,
+}
+
+/// Tells lines apart with configparser's rules, one at a time, remembering what decides the
+/// next line: whether a section has begun and whether a setting came before. Shared by
+/// [`parse_ini`] and the file editor (`profile::edit`), so an edit finds sections exactly
+/// where the reader does.
+#[derive(Default)]
+pub(crate) struct IniLines {
+    in_section: bool,
+    after_key: bool,
+}
+
+impl IniLines {
+    /// `raw` is one line, its line break included or not.
+    pub(crate) fn classify<'a>(&mut self, raw: &'a str) -> IniLine<'a> {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            return IniLine::Blank;
+        }
+        if self.after_key && line.starts_with([' ', '\t']) {
+            // botocore keeps continuations for nested settings (`s3 =`).
+            return IniLine::Continuation(trimmed);
+        }
+        if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.find(']').map(|end| &t[..end])) {
+            self.in_section = true;
+            self.after_key = false;
+            return IniLine::Header(inner.trim());
+        }
+        match trimmed.find(['=', ':']) {
+            Some(pos) if self.in_section && !trimmed[..pos].trim().is_empty() => {
+                self.after_key = true;
+                IniLine::Key(trimmed[..pos].trim(), trimmed[pos + 1..].trim())
+            }
+            _ => IniLine::Ignored,
+        }
+    }
+}
+
 /// A permissive INI reader with configparser's rules; lines it cannot read are skipped, as
 /// the AWS SDKs do, rather than making every command fail.
 pub fn parse_ini(text: &str) -> Vec<(String, Vec<(String, String)>)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut lines = IniLines::default();
     let mut last_key: Option<usize> = None;
     for raw in text.lines() {
-        let line = raw.trim_end_matches('\r');
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
-            continue;
-        }
-        let indented = line.starts_with([' ', '\t']);
-        if let (true, Some(i), Some((_, values))) = (indented, last_key, sections.last_mut()) {
-            // A continuation line: botocore keeps it for nested settings (`s3 =`).
-            values[i].1.push('\n');
-            values[i].1.push_str(trimmed);
-            continue;
-        }
-        if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.find(']').map(|end| &t[..end])) {
-            sections.push((inner.trim().to_string(), Vec::new()));
-            last_key = None;
-            continue;
-        }
-        let Some((_, values)) = sections.last_mut() else {
-            continue;
-        };
-        let Some(pos) = trimmed.find(['=', ':']) else {
-            continue;
-        };
-        let key = trimmed[..pos].trim().to_lowercase();
-        let value = trimmed[pos + 1..].trim().to_string();
-        if key.is_empty() {
-            continue;
-        }
-        match values.iter().position(|(k, _)| *k == key) {
-            Some(i) => {
-                values[i].1 = value;
-                last_key = Some(i);
+        match (lines.classify(raw), sections.last_mut()) {
+            (IniLine::Header(name), _) => {
+                sections.push((name.to_string(), Vec::new()));
+                last_key = None;
             }
-            None => {
-                values.push((key, value));
-                last_key = Some(values.len() - 1);
+            (IniLine::Continuation(more), Some((_, values))) => {
+                if let Some(i) = last_key {
+                    values[i].1.push('\n');
+                    values[i].1.push_str(more);
+                }
             }
+            (IniLine::Key(key, value), Some((_, values))) => {
+                let key = key.to_lowercase();
+                match values.iter().position(|(k, _)| *k == key) {
+                    Some(i) => {
+                        values[i].1 = value.to_string();
+                        last_key = Some(i);
+                    }
+                    None => {
+                        values.push((key, value.to_string()));
+                        last_key = Some(values.len() - 1);
+                    }
+                }
+            }
+            _ => {}
         }
     }
     sections

@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::config::{config_section_profile, parse_ini};
+use super::config::{IniLine, IniLines, config_section_profile, parse_ini};
 use crate::error::Error;
 use crate::fsutil;
 
@@ -58,32 +58,23 @@ impl Document {
         }
     }
 
-    /// Sections in file order, with the same line rules as `parse_ini`.
+    /// Sections in file order, split by the reader's own line rules ([`IniLines`]).
     fn sections(&self) -> Vec<Section> {
         let start = if self.bytes.starts_with(BOM) { BOM.len() } else { 0 };
         let mut sections: Vec<Section> = Vec::new();
-        let mut after_key = false;
+        let mut lines = IniLines::default();
         let mut pos = start;
         while pos < self.bytes.len() {
             let end = self.bytes[pos..].iter().position(|&b| b == b'\n').map_or(self.bytes.len(), |i| pos + i + 1);
-            let raw = String::from_utf8_lossy(&self.bytes[pos..end]);
-            let line = raw.trim_end_matches(['\n', '\r']);
-            let trimmed = line.trim();
-            let indented = line.starts_with([' ', '\t']);
-            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
-                // Not part of any section's content.
-            } else if indented
-                && after_key
-                && let Some(s) = sections.last_mut()
-            {
-                // A continuation line: part of the setting above it.
-                s.range.end = end;
-            } else if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.find(']').map(|e| &t[..e])) {
-                sections.push(Section { name: inner.trim().to_string(), range: pos..end });
-                after_key = false;
-            } else if let Some(s) = sections.last_mut() {
-                s.range.end = end;
-                after_key = trimmed.find(['=', ':']).is_some_and(|i| !trimmed[..i].trim().is_empty());
+            match lines.classify(&String::from_utf8_lossy(&self.bytes[pos..end])) {
+                // Blank lines and comments belong to whatever follows.
+                IniLine::Blank => {}
+                IniLine::Header(name) => sections.push(Section { name: name.to_string(), range: pos..end }),
+                IniLine::Key(..) | IniLine::Continuation(_) | IniLine::Ignored => {
+                    if let Some(s) = sections.last_mut() {
+                        s.range.end = end;
+                    }
+                }
             }
             pos = end;
         }
@@ -123,8 +114,8 @@ impl Document {
         for line in lines {
             text.push_str(eol);
             match line {
-                Line::Comment(c) => text.push_str(&format!("# {}", single_line(c)?)),
-                Line::Key(k, v) => text.push_str(&format!("{k} = {}", single_line(v)?)),
+                Line::Comment(c) => text.push_str(&format!("# {}", single_line("the comment", c)?)),
+                Line::Key(k, v) => text.push_str(&format!("{k} = {}", single_line(k, v)?)),
             }
         }
         match self.find(kind, name, path)? {
@@ -164,27 +155,29 @@ fn header(kind: Kind, name: &str) -> String {
     }
 }
 
-/// A profile name the AWS tools read back unchanged from a section header.
+/// A profile name the AWS tools read back unchanged from a section header. botocore
+/// shlex-splits `profile NAME`, which drops a backslash (`a\b` reads as `ab`), so that is
+/// refused along with brackets and quotes.
 pub fn validate_name(name: &str) -> Result<(), Error> {
     let bad = name.is_empty()
         || name.trim() != name
-        || name.chars().any(|c| c.is_control() || matches!(c, '[' | ']' | '"' | '\''))
+        || name.chars().any(|c| c.is_control() || matches!(c, '[' | ']' | '"' | '\'' | '\\'))
         || name.starts_with(['#', ';']);
     if bad {
         Err(Error::Usage(format!(
-            "`{name}` cannot be a profile name; use letters, digits and -_.@ (no brackets, quotes or line breaks)"
+            "`{name}` cannot be a profile name; use letters, digits and -_.@ (no brackets, quotes, backslashes or line breaks)"
         )))
     } else {
         Ok(())
     }
 }
 
-/// A value the INI reader gives back as written: one line, no spaces at either end.
-fn single_line(value: &str) -> Result<&str, Error> {
+/// A value the INI reader gives back as written: one line, no spaces at either end. The
+/// error names the setting, never the value, which may be a secret key or token.
+fn single_line<'a>(what: &str, value: &'a str) -> Result<&'a str, Error> {
     if value.contains(['\n', '\r']) || value.trim() != value {
         Err(Error::Usage(format!(
-            "`{}` cannot be written to an AWS config file: it must be one line without spaces at either end",
-            value.escape_debug()
+            "the value of {what} cannot be written to an AWS config file: it must be one line without spaces at either end"
         )))
     } else {
         Ok(value)
@@ -280,6 +273,27 @@ mod tests {
     }
 
     #[test]
+    fn sections_are_where_the_reader_sees_them() {
+        // The reader skips `junk` (no `=`) and keeps reading `  [b]` as a continuation of
+        // `k`, so there is no profile `b` to replace: it is appended.
+        let text = "[a]\nk = 1\njunk\n  [b]\nk = 2\n";
+        assert!(super::super::config::Config::parse("", text).get("b").is_none());
+        let doc = Document::new(text.as_bytes().to_vec());
+        assert_eq!(doc.values(Kind::Credentials, "b", Path::new("f")).unwrap(), None);
+        let after = upserted(text, Kind::Credentials, "b", &keys(&[("k", "3")]));
+        assert_eq!(after, format!("{text}\n[b]\nk = 3\n"));
+    }
+
+    #[test]
+    fn a_value_that_cannot_be_written_is_named_by_its_key_never_shown() {
+        let mut doc = Document::new(Vec::new());
+        let secret = "wJalrXUtnFEMI/K7MDENG\n";
+        let err = doc.upsert(Kind::Credentials, "p", &keys(&[("aws_secret_access_key", secret)]), Path::new("f"));
+        let err = err.unwrap_err().to_string();
+        assert!(err.contains("aws_secret_access_key") && !err.contains("wJalr"), "{err}");
+    }
+
+    #[test]
     fn two_sections_for_one_profile_are_refused() {
         let mut doc = Document::new(b"[a]\nk=1\n[a]\nk=2\n".to_vec());
         let err = doc.upsert(Kind::Credentials, "a", &[], Path::new("creds")).unwrap_err();
@@ -288,7 +302,7 @@ mod tests {
 
     #[test]
     fn names_and_values_that_would_not_read_back_are_refused() {
-        for bad in ["", " a", "a]", "[a", "a\nb", "\"q\"", "#x"] {
+        for bad in ["", " a", "a]", "[a", "a\nb", "\"q\"", "#x", "a\\b"] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
         let mut doc = Document::new(Vec::new());

@@ -94,6 +94,9 @@ fn process(profile: &str, command: &str, env: &Env) -> Result<Credentials, Error
     let argv = shell_split(command).ok_or_else(|| fail("has unbalanced quotes; fix the command".into()))?;
     let (program, args) = argv.split_first().ok_or_else(|| fail("is empty; give a command".into()))?;
     let mut cmd = std::process::Command::new(program);
+    // The shell hook hands `use`/`unuse` the environment it saved, which may hold the user's
+    // long-term keys; it is for rolesh alone.
+    cmd.env_remove(crate::shell::restore::ENV);
     if let Some(chain) = env.get_os(CREDENTIAL_PROCESS_CHAIN) {
         cmd.env(CREDENTIAL_PROCESS_CHAIN, chain);
     }

@@ -31,9 +31,11 @@ where
             // $status, so `set -q X; and set -e X` would leave a 1 behind: `if` resets it.
             (Shell::Fish, None) => out.extend_from_slice(format!("if set -q {name}; set -e {name}; end\n").as_bytes()),
             (Shell::Pwsh, Some(v)) => line(&mut out, &format!("$env:{name} = "), shell, v.as_ref()),
-            (Shell::Pwsh, None) => out.extend_from_slice(
-                format!("Remove-Item -LiteralPath Env:{name} -ErrorAction SilentlyContinue\n").as_bytes(),
-            ),
+            // `Ignore`, not `SilentlyContinue`: removing a variable that is not set must not
+            // leave an error in the user's $Error either.
+            (Shell::Pwsh, None) => {
+                out.extend_from_slice(format!("Remove-Item -LiteralPath Env:{name} -ErrorAction Ignore\n").as_bytes())
+            }
         }
     }
     out
@@ -52,6 +54,13 @@ pub fn set_private(shell: Shell, name: &str, value: &OsStr) -> Vec<u8> {
         Shell::Pwsh => format!("$global:{name} = "),
     };
     line(&mut out, &prefix, shell, value);
+    // Under `set -a` (zsh: allexport) every assignment is exported, `declare +x` included,
+    // so the export flag is taken off afterwards.
+    match shell {
+        Shell::Bash => out.extend_from_slice(format!("export -n {name}\n").as_bytes()),
+        Shell::Zsh => out.extend_from_slice(format!("typeset -g +x {name}\n").as_bytes()),
+        Shell::Fish | Shell::Pwsh => {}
+    }
     out
 }
 
@@ -119,15 +128,15 @@ mod tests {
         assert_eq!(render(Shell::Fish, &changes), "set -gx A 'x y'\nif set -q B; set -e B; end\n");
         assert_eq!(
             render(Shell::Pwsh, &changes),
-            "$env:A = 'x y'\nRemove-Item -LiteralPath Env:B -ErrorAction SilentlyContinue\n"
+            "$env:A = 'x y'\nRemove-Item -LiteralPath Env:B -ErrorAction Ignore\n"
         );
     }
 
     #[test]
     fn private_variables_are_global_but_not_exported() {
         let v = OsStr::new("a'b");
-        assert_eq!(set_private(Shell::Bash, "x", v), b"declare -g x='a'\\''b'\n");
-        assert_eq!(set_private(Shell::Zsh, "x", v), b"typeset -g x='a'\\''b'\n");
+        assert_eq!(set_private(Shell::Bash, "x", v), b"declare -g x='a'\\''b'\nexport -n x\n");
+        assert_eq!(set_private(Shell::Zsh, "x", v), b"typeset -g x='a'\\''b'\ntypeset -g +x x\n");
         assert_eq!(set_private(Shell::Fish, "x", v), b"set -g x 'a\\'b'\n");
         assert_eq!(set_private(Shell::Pwsh, "x", v), b"$global:x = 'a''b'\n");
     }

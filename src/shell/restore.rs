@@ -19,7 +19,8 @@ pub const VAR: &str = "__rolesh_restore";
 pub const ENV: &str = "ROLESH_RESTORE";
 
 /// The variables a session sets, which `unuse` removes in a shell that inherited its session
-/// (from `rolesh shell` or a parent shell) and so has nothing recorded to restore.
+/// (from `rolesh shell` or a parent shell) and so has nothing recorded to restore. The hooks
+/// remove the same list themselves when an expired session cannot be cleared by the binary.
 pub const SESSION_VARS: &[&str] = &[
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",

@@ -81,6 +81,33 @@ pub fn run_script(shell: &str, flags: &[&str], script: &str, env: &[(String, Str
     }
 }
 
+/// Feeds `input` to an interactive `shell` ("bash" or "zsh") whose startup file is `rc`, so
+/// the prompt hooks run between its lines as they do at a terminal. Prompts and job-control
+/// notices go to stderr; stdout holds only what `input` prints.
+pub fn run_interactive(shell: &str, rc: &str, input: &str, env: &[(String, String)]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let rc_file = write_temp(home.path(), if shell == "zsh" { ".zshrc" } else { "bashrc" }, rc);
+    let mut cmd = Command::new(shell);
+    cmd.env_clear().envs(base_env(home.path())).envs(env.iter().cloned());
+    match shell {
+        "zsh" => cmd.env("ZDOTDIR", home.path()).arg("-i"),
+        _ => cmd.args(["--noprofile", "--rcfile"]).arg(&rc_file).arg("-i"),
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| spawn_err(shell, e));
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Output {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// A home directory with AWS config for profiles `dev` and `prod` (roles assumed from static
 /// keys in `base`), and the variables that point rolesh and the aws CLI at moto.
 pub struct AwsHome {
