@@ -246,9 +246,20 @@ fn a_used_session_ends_when_its_interactive_shell_exits() {
     let dir = home.dir.path().to_path_buf();
     let t = start(Sh::Bash, &home);
     t.run("rolesh use dev", "use-dev");
-    assert_eq!(ledger(&t, &dir, "ls-in").len(), 1);
+    let pid = shell_pid(&t, &dir, Sh::Bash);
+    assert_eq!(ledger(&t, &dir, "ls-in"), [("use".to_string(), "dev".to_string(), pid)]);
     t.send("exit 0");
-    assert_eq!(t.wait_exit(), 0);
+    // Wait for the shell to have exited: gone, or a zombie its parent (tmux) has not reaped yet,
+    // which tmux sometimes leaves for long; the ledger counts both as ended.
+    let exited = || match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !exited() {
+        assert!(std::time::Instant::now() < deadline, "the shell (pid {pid}) did not exit:\n{}", t.screen());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let out = run_script("sh", &[], "rolesh ls --json", &home.env);
     assert_eq!((out.status, out.stdout.trim()), (0, "[]"), "{}", out.stderr);
 }
