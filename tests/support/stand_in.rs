@@ -652,68 +652,50 @@ fn succeed(
 ) -> Result<Response, StsError> {
     let mut state = shared.lock();
     let action = request.action();
-    let plain = |status: u16, body: &str| Response {
+    let plain = |status: u16, content_type: &str, body: &str| Response {
         status,
-        content_type: "text/plain".to_owned(),
+        content_type: content_type.to_owned(),
         body: body.to_owned(),
         request_id: request_id.to_owned(),
     };
-    match action {
-        "ImdsToken" => return Ok(plain(200, "stand-in-imds-token")),
-        "ImdsMissing" => return Ok(plain(404, "")),
-        "ImdsRoleName" => return Ok(plain(200, IMDS_ROLE)),
-        "InstanceCredentials" => {
-            let issued = state.issue(
-                action,
-                None,
-                lifetime.unwrap_or(Duration::from_secs(6 * 3600)),
-                Identity {
-                    arn: format!("arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/{IMDS_ROLE}/i-0standin"),
-                    user_id: "AROASTANDININSTANCE:i-0standin".to_owned(),
-                    account: DEFAULT_ACCOUNT.to_owned(),
-                    assumed_role: true,
-                    temporary: true,
-                },
-            );
-            let body = serde_json::json!({
-                "Code": "Success",
-                "LastUpdated": timestamp(Utc::now()),
-                "Type": "AWS-HMAC",
-                "AccessKeyId": issued.access_key_id,
-                "SecretAccessKey": issued.secret_access_key,
-                "Token": issued.session_token,
-                "Expiration": timestamp(issued.expiration),
-            });
-            return Ok(Response { content_type: "application/json".to_owned(), ..plain(200, &body.to_string()) });
-        }
-        _ => {}
-    }
-    if action == "ContainerCredentials" {
+    // Instance metadata and the ECS endpoint hand out a role's credentials as JSON: the same
+    // keys, each service with its own extra fields.
+    let mut role_credentials = |role: &str, session: &str, extra: serde_json::Value| {
         let issued = state.issue(
             action,
             None,
             lifetime.unwrap_or(Duration::from_secs(6 * 3600)),
             Identity {
-                arn: format!("arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/ecs-task/stand-in-task"),
-                user_id: "AROASTANDINTASK:stand-in-task".to_owned(),
+                arn: format!("arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/{role}/{session}"),
+                user_id: format!("AROA{}:{session}", role.to_uppercase().replace('-', "")),
                 account: DEFAULT_ACCOUNT.to_owned(),
                 assumed_role: true,
                 temporary: true,
             },
         );
-        let body = serde_json::json!({
-            "RoleArn": format!("arn:aws:iam::{DEFAULT_ACCOUNT}:role/ecs-task"),
+        let mut body = serde_json::json!({
             "AccessKeyId": issued.access_key_id,
             "SecretAccessKey": issued.secret_access_key,
             "Token": issued.session_token,
             "Expiration": timestamp(issued.expiration),
         });
-        return Ok(Response {
-            status: 200,
-            content_type: "application/json".to_owned(),
-            body: body.to_string(),
-            request_id: request_id.to_owned(),
-        });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        plain(200, "application/json", &body.to_string())
+    };
+    match action {
+        "ImdsToken" => return Ok(plain(200, "text/plain", "stand-in-imds-token")),
+        "ImdsMissing" => return Ok(plain(404, "text/plain", "")),
+        "ImdsRoleName" => return Ok(plain(200, "text/plain", IMDS_ROLE)),
+        "InstanceCredentials" => {
+            let extra =
+                serde_json::json!({ "Code": "Success", "LastUpdated": timestamp(Utc::now()), "Type": "AWS-HMAC" });
+            return Ok(role_credentials(IMDS_ROLE, "i-0standin", extra));
+        }
+        "ContainerCredentials" => {
+            let extra = serde_json::json!({ "RoleArn": format!("arn:aws:iam::{DEFAULT_ACCOUNT}:role/ecs-task") });
+            return Ok(role_credentials("ecs-task", "stand-in-task", extra));
+        }
+        _ => {}
     }
 
     let caller = state.caller(request)?;
