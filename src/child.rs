@@ -23,8 +23,11 @@ pub fn run(argv: &[OsString], changes: &EnvChanges) -> Result<i32, Error> {
         _ => Error::State(format!("could not start {shown}: {e}")),
     })?;
     signals::forward_to(child.id());
-    let status = child.wait().map_err(|e| Error::State(format!("could not wait for {shown}: {e}")))?;
+    // Stop forwarding while the child is still a zombie, so its pid cannot have been reused
+    // by the time a late signal is forwarded; only then reap it.
+    signals::wait_exited(child.id());
     signals::forward_to(0);
+    let status = child.wait().map_err(|e| Error::State(format!("could not wait for {shown}: {e}")))?;
     #[cfg(unix)]
     signals::remember(status);
     Ok(exit_code(status))
@@ -132,6 +135,20 @@ mod signals {
         }
     }
 
+    /// Blocks until `pid` has exited without reaping it (`WNOWAIT`); errors (none expected)
+    /// fall through to the caller's own wait.
+    pub fn wait_exited(pid: u32) {
+        loop {
+            // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waits for our own child; WNOWAIT leaves it to be reaped by Child::wait.
+            let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+            if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    }
+
     pub fn forward_to(pid: u32) {
         CHILD.store(pid as i32, Ordering::SeqCst);
         let pending = PENDING.swap(0, Ordering::SeqCst);
@@ -161,4 +178,7 @@ mod signals {
     }
 
     pub fn forward_to(_pid: u32) {}
+
+    /// Windows does not recycle a process id while rolesh holds the child's handle.
+    pub fn wait_exited(_pid: u32) {}
 }
