@@ -99,14 +99,9 @@ fn nest(entries: &[Entry]) -> Vec<(usize, &Entry)> {
     out
 }
 
+/// Time left as the prompt shows it, `-` for a session without expiry.
 fn left(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    let Some(x) = expires else { return "-".into() };
-    match (x - now).num_seconds() {
-        s if s <= 0 => "expired".into(),
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-    }
+    expires.map_or_else(|| "-".into(), |x| super::prompt::left((x - now).num_seconds()))
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! `rolesh use` / `rolesh unuse`: print shell code for the hook's `rolesh` function to eval.
 //! stdout is only ever that code; every message goes to stderr.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use crate::cli::{UnuseArgs, UseArgs};
 use crate::env::Env;
 use crate::error::Error;
 use crate::session::ledger::{self, Entry, Kind, Ledger};
-use crate::session::{Session, new_session_id, rfc3339};
+use crate::session::{Session, expires_in, new_session_id, rfc3339};
 use crate::shell::render::apply;
 use crate::shell::restore::{self, Record};
 use crate::shell::{Shell, init};
@@ -80,11 +80,7 @@ pub(super) fn describe(s: &Session) -> String {
 }
 
 fn at(env: &Env) -> String {
-    env.get("ROLESH_EXPIRES")
-        .and_then(|s| s.parse::<i64>().ok())
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
-        .map(|t| format!(" at {}", rfc3339(t)))
-        .unwrap_or_default()
+    expires_in(env).map(|t| format!(" at {}", rfc3339(t))).unwrap_or_default()
 }
 
 /// Run as the plain binary, `use` cannot change the shell that started it: say how to load

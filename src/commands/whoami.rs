@@ -60,11 +60,8 @@ pub fn run(args: WhoamiArgs, env: &Env) -> Result<i32, Error> {
 
 /// The shell's own credentials; inside a rolesh session the expiry comes from its variables.
 fn from_env(env: &Env) -> Result<Credentials, Error> {
-    let expiration = env
-        .get("ROLESH_EXPIRES")
-        .and_then(|s| s.parse::<i64>().ok())
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
-        .or_else(|| env.get("AWS_CREDENTIAL_EXPIRATION").and_then(|s| s.parse().ok()));
+    let expiration =
+        session::expires_in(env).or_else(|| env.get("AWS_CREDENTIAL_EXPIRATION").and_then(|s| s.parse().ok()));
     let secret = env.get("AWS_SECRET_ACCESS_KEY").ok_or_else(|| {
         Error::Config("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both or neither".into())
     })?;

@@ -124,6 +124,11 @@ impl Session {
     }
 }
 
+/// The expiry a session's environment carries (`ROLESH_EXPIRES`, unix seconds), if valid.
+pub fn expires_in(env: &Env) -> Option<DateTime<Utc>> {
+    env.get("ROLESH_EXPIRES").and_then(|s| s.parse::<i64>().ok()).and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+}
+
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
