@@ -250,11 +250,7 @@ impl Spawned {
     }
 
     fn kill_group(&self) {
-        // SAFETY: plain syscalls; errors (already gone) are irrelevant here.
-        unsafe {
-            libc::kill(-self.pid, libc::SIGKILL);
-            libc::kill(self.pid, libc::SIGKILL);
-        }
+        kill_group(self.pid);
     }
 }
 
@@ -269,6 +265,16 @@ impl Drop for Spawned {
 
 /// Runs `command` detached, with a deadline.
 #[track_caller]
+/// SIGKILL to `pid`'s process group and to `pid` itself: every process a test starts leads its
+/// own session, so this ends it and whatever it started.
+pub fn kill_group(pid: i32) {
+    // SAFETY: plain syscalls; errors (already gone) are irrelevant here.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+        libc::kill(pid, libc::SIGKILL);
+    }
+}
+
 pub fn run(command: Command) -> Outcome {
     Spawned::start(command).wait(DEADLINE)
 }

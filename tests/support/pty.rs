@@ -163,11 +163,7 @@ impl Pty {
     }
 
     fn kill(&self) {
-        // SAFETY: the child leads its own session and process group.
-        unsafe {
-            libc::kill(-self.pid, libc::SIGKILL);
-            libc::kill(self.pid, libc::SIGKILL);
-        }
+        super::process::kill_group(self.pid);
     }
 }
 
