@@ -5,15 +5,16 @@
 # those two it runs the binary, which prints shell code on stdout, and sources that code.
 # Every other subcommand goes straight to the binary.
 
-# The binary receives the saved environment (this shell's private __rolesh_restore, never
-# exported: it may hold keys the session hides from children) for this one call only, and
-# the shell's pid, whose exit ends the session.
+# The binary reads the saved environment (this shell's private __rolesh_restore, never
+# exported: it may hold keys the session hides from children) on stdin, so nothing it
+# starts can find it in its environment; it also gets the shell's pid, whose exit ends the
+# session.
 function rolesh --description 'AWS STS AssumeRole sessions in the shell'
     switch "$argv[1]"
         case use unuse
             set -l __rolesh_restore_now
             set -q __rolesh_restore; and set __rolesh_restore_now $__rolesh_restore
-            set -l code (ROLESH_RESTORE="$__rolesh_restore_now" command ::ROLESH:: $argv[1] --shell-hook fish --shell-pid $fish_pid $argv[2..-1])
+            set -l code (printf '%s\n' "$__rolesh_restore_now" | command ::ROLESH:: $argv[1] --shell-hook fish --shell-pid $fish_pid $argv[2..-1])
             or return
             # Command substitution split the code into lines; joined again it is the same text.
             string join \n -- $code | source

@@ -18,18 +18,16 @@ function global:rolesh {
         return
     }
     $rest = @($args | Select-Object -Skip 1)
-    # The binary receives the saved environment for this one call only, and this session's
-    # pid, whose exit ends the rolesh session.
-    $env:ROLESH_RESTORE = $global:__rolesh_restore
+    # The binary reads the saved environment on stdin (so nothing it starts can find it in
+    # its environment) and gets this session's pid, whose exit ends the rolesh session.
     # rolesh prints UTF-8; PowerShell decodes a native command's output with
     # [Console]::OutputEncoding, which on Windows is often a legacy code page.
     $encoding = [Console]::OutputEncoding
     try {
         [Console]::OutputEncoding = [Text.Encoding]::UTF8
-        $code = & ::ROLESH:: $sub --shell-hook powershell --shell-pid $PID @rest
+        $code = [string]$global:__rolesh_restore | & ::ROLESH:: $sub --shell-hook powershell --shell-pid $PID @rest
     } finally {
         [Console]::OutputEncoding = $encoding
-        Remove-Item -LiteralPath Env:ROLESH_RESTORE -ErrorAction Ignore
     }
     if ($LASTEXITCODE -ne 0) {
         return

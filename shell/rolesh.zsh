@@ -8,14 +8,15 @@
 # $EPOCHSECONDS without forking `date`.
 zmodload zsh/datetime
 
-# The binary receives the saved environment (this shell's private __rolesh_restore, never
-# exported: it may hold keys the session hides from children) for this one call only, and
-# the shell's pid, whose exit ends the session.
+# The binary reads the saved environment (this shell's private __rolesh_restore, never
+# exported: it may hold keys the session hides from children) on stdin, so nothing it
+# starts can find it in its environment; it also gets the shell's pid, whose exit ends the
+# session.
 rolesh() {
     case "${1-}" in
     use | unuse)
         local __rolesh_code
-        __rolesh_code="$(ROLESH_RESTORE="${__rolesh_restore-}" command ::ROLESH:: "$1" --shell-hook zsh --shell-pid "$$" "${@:2}")" || return
+        __rolesh_code="$(command ::ROLESH:: "$1" --shell-hook zsh --shell-pid "$$" "${@:2}" <<<"${__rolesh_restore-}")" || return
         eval "${__rolesh_code}"
         ;;
     *)

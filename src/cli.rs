@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::ArgValueCandidates;
 
 use crate::shell::Shell;
+use crate::values::{parse_duration, parse_session_name};
 
 #[derive(Debug, Parser)]
 #[command(name = "rolesh", version, about = "AWS STS AssumeRole sessions made painless in the shell")]
@@ -302,16 +303,4 @@ pub struct LsArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_duration(s: &str) -> Result<u32, String> {
-    crate::session::parse_duration(s)
-}
-
-fn parse_session_name(s: &str) -> Result<String, String> {
-    if (2..=64).contains(&s.len()) && crate::session::sanitize_session_name(s) == s {
-        Ok(s.to_string())
-    } else {
-        Err("use 2 to 64 letters, digits or +=,.@-_".to_string())
-    }
 }

@@ -4,11 +4,9 @@
 //! The stubs are committed in `completions/`; `tests/completions.rs` fails when they differ
 //! from what the binary prints (`ROLESH_BLESS=1 cargo test --test completions` rewrites them).
 
-use clap::CommandFactory;
 use clap_complete::CompletionCandidate;
 use clap_complete::env::{CompleteEnv, Shells};
 
-use crate::cli::Cli;
 use crate::env::Env;
 use crate::error::Error;
 use crate::profile::Config;
@@ -17,9 +15,10 @@ use crate::shell::Shell;
 /// The variable that turns a run of rolesh into a completion request.
 pub const VAR: &str = "ROLESH_COMPLETE";
 
-/// Answers a completion request and exits, if this run is one; call first thing in `main`.
-pub fn complete_if_asked() {
-    CompleteEnv::with_factory(Cli::command).var(VAR).complete();
+/// Answers a completion request and exits, if this run is one; call first thing in `main`
+/// with the command line's definition (`Cli::command`).
+pub fn complete_if_asked(command: fn() -> clap::Command) {
+    CompleteEnv::with_factory(command).var(VAR).complete();
 }
 
 /// The registration script for `shell`, calling `rolesh` from `PATH`.
@@ -30,8 +29,8 @@ pub fn script(shell: Shell) -> Result<String, Error> {
     let mut buf = Vec::new();
     completer
         .write_registration(VAR, "rolesh", "rolesh", "rolesh", &mut buf)
-        .map_err(|e| Error::State(format!("could not write the completion script: {e}")))?;
-    let mut text = String::from_utf8(buf).map_err(|e| Error::State(format!("completion script is not UTF-8: {e}")))?;
+        .map_err(|e| Error::Local(format!("could not write the completion script: {e}")))?;
+    let mut text = String::from_utf8(buf).map_err(|e| Error::Local(format!("completion script is not UTF-8: {e}")))?;
     if shell == Shell::Zsh {
         // Installed as `_rolesh` in $fpath, the file is autoloaded as the completion
         // function itself: without this, the first TAB would only define the completer.

@@ -1,8 +1,22 @@
 //! The process environment as a value, so the core reads variables from a map the caller
-//! passes in (tests build one by hand) instead of from global state.
+//! passes in (tests build one by hand) instead of from global state, and every process rolesh
+//! starts gets its environment from that value through [`Env::command`].
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
+use std::process::Command;
+
+/// Variables meant for one rolesh process alone, never for anything it starts: the saved
+/// environment an older hook passed to `use`/`unuse` (it may hold the user's long-term keys)
+/// and the variables that turn a run into a completion request.
+pub const PRIVATE: &[&str] = &[
+    "ROLESH_RESTORE",
+    crate::completions::VAR,
+    "_CLAP_COMPLETE_INDEX",
+    "_CLAP_COMPLETE_COMP_TYPE",
+    "_CLAP_COMPLETE_SPACE",
+    "_CLAP_IFS",
+];
 
 #[derive(Clone, Default)]
 pub struct Env {
@@ -32,8 +46,32 @@ impl Env {
         self.vars.insert(key.into(), value.into());
     }
 
+    pub fn remove(&mut self, key: &str) {
+        self.vars.remove(OsStr::new(key));
+    }
+
     pub fn is_true(&self, key: &str) -> bool {
         self.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    }
+
+    /// The variables a child may see: all but [`PRIVATE`].
+    pub fn public(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
+        self.vars
+            .iter()
+            .filter(|(k, _)| !PRIVATE.iter().any(|p| OsStr::new(p) == k.as_os_str()))
+            .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
+    }
+
+    /// The one way rolesh starts a process: `program` with exactly this environment minus
+    /// [`PRIVATE`] (cleared first, so nothing of rolesh's own environment slips through), found
+    /// on this environment's `PATH` (and, on Windows, with `PATHEXT`, so `aws` finds
+    /// `aws.cmd`).
+    pub fn command(&self, program: &OsStr) -> Command {
+        let resolved = crate::sys::find_program(program, self);
+        let mut cmd = Command::new(resolved.as_deref().map_or(program, |p| p.as_os_str()));
+        cmd.env_clear();
+        cmd.envs(self.public());
+        cmd
     }
 }
 
@@ -41,5 +79,22 @@ impl Env {
 impl std::fmt::Debug for Env {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Env({} vars)", self.vars.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_gets_the_environment_value_without_rolesh_private_variables() {
+        let env = Env::from_pairs([
+            ("KEEP", "1"),
+            ("ROLESH_RESTORE", "1;AWS_SECRET_ACCESS_KEY=6b"),
+            ("ROLESH_COMPLETE", "bash"),
+        ]);
+        let cmd = env.command(OsStr::new("true"));
+        let seen: Vec<(&OsStr, Option<&OsStr>)> = cmd.get_envs().collect();
+        assert_eq!(seen, [(OsStr::new("KEEP"), Some(OsStr::new("1")))]);
     }
 }

@@ -1,5 +1,7 @@
-//! rolesh's user-facing errors. Each message is one line that names the profile, role or
-//! file involved and says what to do next; each kind has a documented exit code.
+//! rolesh's user-facing errors and warnings. An error carries what callers and tests need
+//! (the profile, the kind of failure, the file, the underlying cause) and is rendered once,
+//! by `main`, as one line that says what to do next; each kind has a documented exit code.
+//! Warnings are returned with results, never printed from inside the library.
 
 use std::path::PathBuf;
 
@@ -33,34 +35,106 @@ pub enum Error {
     )]
     DanglingSource { profile: String, missing: String, chain: String },
 
-    #[error("source_profile cycle: {0}; make one profile in the chain use static keys or credential_source")]
-    Cycle(String),
+    #[error("source_profile cycle: {}; make one profile in the chain use static keys or credential_source", .chain.join(" -> "))]
+    Cycle { chain: Vec<String> },
 
-    #[error("{0}")]
-    Config(String),
+    /// A setting whose value rolesh cannot use; nothing is sent to AWS.
+    #[error("{file}: profile `{profile}` has {key} = {value}: {why}")]
+    BadValue { file: String, profile: String, key: &'static str, value: String, why: String },
+
+    /// Any other fault of the configuration, about `profile` where one is involved.
+    #[error("{message}")]
+    Config { profile: Option<String>, message: String },
 
     #[error(
         "profile `{0}` uses AWS IAM Identity Center (SSO): not supported yet; use the aws CLI for it (`aws sso login --profile {0}`)"
     )]
     SsoUnsupported(String),
 
-    #[error("{0}")]
-    Mfa(String),
+    /// A `credential_process` that could not be run or printed something unusable.
+    #[error("credential_process of profile `{profile}` {problem}")]
+    Process { profile: String, problem: String },
 
-    #[error("{0}")]
-    Denied(String),
+    #[error("{message}")]
+    Mfa { profile: Option<String>, message: String },
 
+    /// STS (or the way to it) refused or failed a call.
     #[error("{0}")]
-    Network(String),
+    Sts(Box<StsFailure>),
 
+    /// A local file or directory could not be read, written or locked.
+    #[error("could not {doing} {}: {source}", .path.display())]
+    State { doing: String, path: PathBuf, source: std::io::Error },
+
+    /// Other local trouble (stdout closed, a damaged saved environment, a runtime).
     #[error("{0}")]
-    State(String),
+    Local(String),
 
     #[error("command not found: {0}")]
     CommandNotFound(String),
 
     #[error("cannot execute {0}: permission denied")]
     NotExecutable(String),
+}
+
+/// What went wrong with an STS call, classified from STS's error code and message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StsKind {
+    /// The MFA code was refused.
+    MfaRejected,
+    /// AccessDenied on AssumeRole: the trust policy, a condition or the caller's own policy.
+    AccessDenied,
+    /// The signing keys are unknown or do not match.
+    BadKeys,
+    /// The signing credentials have expired.
+    Expired,
+    /// The duration is above the role's maximum.
+    DurationTooLong,
+    RegionDisabled,
+    /// Any other refusal.
+    Refused,
+    Throttled,
+    /// 5xx after retries.
+    ServerFault,
+    /// No answer: connection refused, DNS, TLS, timeout.
+    Unreachable,
+    /// An answer without credentials.
+    Malformed,
+}
+
+#[derive(Debug)]
+pub struct StsFailure {
+    pub kind: StsKind,
+    /// The profile the call was made for.
+    pub profile: String,
+    /// `assuming arn:…`, `getting a session token`, `calling GetCallerIdentity`.
+    pub doing: String,
+    /// STS's error code and message (empty when there was no answer).
+    pub code: String,
+    pub message: String,
+    /// The rest of the one line: what was used and what to check.
+    pub detail: String,
+}
+
+impl std::fmt::Display for StsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl StsKind {
+    fn exit_code(self) -> u8 {
+        match self {
+            StsKind::MfaRejected => code::MFA,
+            StsKind::AccessDenied
+            | StsKind::BadKeys
+            | StsKind::Expired
+            | StsKind::DurationTooLong
+            | StsKind::RegionDisabled
+            | StsKind::Refused => code::DENIED,
+            StsKind::Throttled | StsKind::ServerFault | StsKind::Unreachable | StsKind::Malformed => code::NETWORK,
+        }
+    }
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {
@@ -80,21 +154,93 @@ impl Error {
             Error::Usage(_) => code::USAGE,
             Error::UnknownProfile { .. }
             | Error::DanglingSource { .. }
-            | Error::Cycle(_)
-            | Error::Config(_)
-            | Error::SsoUnsupported(_) => code::CONFIG,
-            Error::Mfa(_) => code::MFA,
-            Error::Denied(_) => code::DENIED,
-            Error::Network(_) => code::NETWORK,
-            Error::State(_) => code::STATE,
+            | Error::Cycle { .. }
+            | Error::BadValue { .. }
+            | Error::Config { .. }
+            | Error::SsoUnsupported(_)
+            | Error::Process { .. } => code::CONFIG,
+            Error::Mfa { .. } => code::MFA,
+            Error::Sts(f) => f.kind.exit_code(),
+            Error::State { .. } | Error::Local(_) => code::STATE,
             Error::CommandNotFound(_) => code::NOT_FOUND,
             Error::NotExecutable(_) => code::NOT_EXECUTABLE,
         };
         i32::from(c)
     }
 
-    pub fn state(what: &str, path: &std::path::Path, e: std::io::Error) -> Self {
-        Error::State(format!("could not {what} {}: {e}", path.display()))
+    /// A configuration fault with no more structure than its message.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config { profile: None, message: message.into() }
+    }
+
+    /// A configuration fault of `profile`.
+    pub fn config_of(profile: &str, message: impl Into<String>) -> Self {
+        Error::Config { profile: Some(profile.to_string()), message: message.into() }
+    }
+
+    pub fn mfa(profile: Option<&str>, message: impl Into<String>) -> Self {
+        Error::Mfa { profile: profile.map(String::from), message: message.into() }
+    }
+
+    pub fn state(doing: &str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::State { doing: doing.to_string(), path: path.to_path_buf(), source }
+    }
+
+    /// STS refused a duration above the one hour it allows role-chained sessions.
+    pub fn is_role_chaining_limit(&self) -> bool {
+        matches!(self, Error::Sts(f) if f.kind == StsKind::DurationTooLong && f.message.contains("role chaining"))
+    }
+
+    /// The profile the error is about, where there is one.
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            Error::UnknownProfile { name, .. } => Some(name),
+            Error::DanglingSource { profile, .. }
+            | Error::BadValue { profile, .. }
+            | Error::Process { profile, .. } => Some(profile),
+            Error::Config { profile, .. } | Error::Mfa { profile, .. } => profile.as_deref(),
+            Error::SsoUnsupported(p) => Some(p),
+            Error::Sts(f) => Some(&f.profile),
+            _ => None,
+        }
+    }
+
+    /// The error as `main` prints it: one line, its causes joined with `: `, and every
+    /// control character escaped, since names and messages come from files and servers and
+    /// must not drive the terminal.
+    pub fn render(&self) -> String {
+        crate::display::escape(&one_line(self))
+    }
+}
+
+/// Something the user should know that did not stop the command. The library returns these
+/// with its results; `commands/` prints them, one `rolesh: warning: …` line each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A hop asked for more than AWS allows a role-chained session.
+    Clamped { role_arn: String, requested: u32 },
+    /// The session ledger could not record or update something; the command went on.
+    Ledger(String),
+    /// The credential cache could not be used; the command went on without it.
+    Cache(String),
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::Clamped { role_arn, requested } => write!(
+                f,
+                "{role_arn} is assumed with role credentials (role chaining), which AWS caps at 1h; asking for 3600s instead of {requested}s"
+            ),
+            Warning::Ledger(m) | Warning::Cache(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Prints warnings to stderr: the one place the library's warnings reach the user.
+pub fn print_warnings(warnings: &[Warning]) {
+    for w in warnings {
+        eprintln!("rolesh: warning: {}", crate::display::escape(&w.to_string().replace(['\n', '\r'], " ")));
     }
 }
 
@@ -103,8 +249,6 @@ pub fn files_list(paths: &[PathBuf]) -> String {
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     names.join(" and ")
 }
-
-pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;
 
 /// An error and its causes on one line, `a: b: c`, with newlines flattened.
 pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
@@ -118,4 +262,24 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
         cur = s.source();
     }
     parts.join(": ").replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_error_names_the_file_and_its_cause_on_one_line() {
+        let e = Error::state("read", std::path::Path::new("/x/sessions.json"), std::io::Error::other("boom\nbang"));
+        assert_eq!(e.render(), "could not read /x/sessions.json: boom bang");
+        assert_eq!(e.exit_code(), 7);
+    }
+
+    #[test]
+    fn control_characters_in_a_profile_name_are_escaped_when_rendered() {
+        let e = Error::UnknownProfile { name: "a\x1b[2Jb".into(), suggestions: vec![], files: "f".into() };
+        let shown = e.render();
+        assert!(!shown.contains('\x1b'), "{shown:?}");
+        assert!(shown.contains("a\\x1b[2Jb"), "{shown:?}");
+    }
 }

@@ -2,15 +2,21 @@
 //!
 //! Data flows one way: `profile` (config files → plan) → `session` (plan → credentials,
 //! cached) → `child` / `commands` (credentials → a process's environment or output).
+//! `docs/ARCHITECTURE.md` draws the layers.
 
 pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod completions;
+pub mod credentials;
+pub mod display;
 pub mod env;
 pub mod error;
 pub mod fsutil;
+pub mod ledger;
 pub mod paths;
 pub mod profile;
 pub mod session;
 pub mod shell;
+pub mod sys;
+pub mod values;

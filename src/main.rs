@@ -1,11 +1,13 @@
+use clap::CommandFactory;
+
 fn main() {
-    rolesh::completions::complete_if_asked();
+    rolesh::completions::complete_if_asked(rolesh::cli::Cli::command);
     let cli = rolesh::cli::parse();
     let code = match rolesh::commands::run(cli, &rolesh::env::Env::from_process()) {
         Ok(code) => code,
         Err(rolesh::error::Error::Exit(code)) => code,
         Err(e) => {
-            eprintln!("rolesh: {e}");
+            eprintln!("rolesh: {}", e.render());
             e.exit_code()
         }
     };

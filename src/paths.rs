@@ -4,5 +4,5 @@ use crate::error::Error;
 
 pub fn project_dirs() -> Result<directories::ProjectDirs, Error> {
     directories::ProjectDirs::from("", "", "rolesh")
-        .ok_or_else(|| Error::State("could not find the home directory; set HOME".into()))
+        .ok_or_else(|| Error::Local("could not find the home directory; set HOME".into()))
 }

@@ -17,7 +17,7 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
-use rolesh::session::ledger::{self, Entry, Kind, Ledger};
+use rolesh::ledger::{Entry, Kind, Ledger};
 use serde_json::Value;
 use support::TestEnv;
 use support::fixtures::user_credentials;
@@ -32,7 +32,7 @@ fn entry(id: &str, pid: u32, parent: Option<&str>) -> Entry {
         profile: "dev".into(),
         role_arn: Some("arn:aws:iam::123456789012:role/dev".into()),
         pid,
-        pid_start: ledger::process::start_time(pid),
+        pid_start: rolesh::sys::start_time(pid),
         tty: None,
         parent: parent.map(String::from),
         started: Utc::now(),
@@ -157,7 +157,7 @@ fn ids_on_disk(ledger: &Ledger) -> BTreeSet<String> {
 }
 
 fn active_ids(ledger: &Ledger) -> BTreeSet<String> {
-    ledger.active().unwrap().into_iter().map(|e| e.id).collect()
+    ledger.active().unwrap().0.into_iter().map(|e| e.id).collect()
 }
 
 fn leftovers(dir: &Path, prefix: &str) -> Vec<String> {
@@ -201,7 +201,7 @@ fn sixty_four_processes_registering_and_deregistering_at_once_leave_exactly_the_
         assert!(leftovers(dir.path(), "sessions.json.corrupt").is_empty());
         assert!(leftovers(dir.path(), ".sessions.json.").is_empty(), "no temp file left behind");
     }
-    assert!(ledger.active().unwrap().is_empty(), "every helper has exited");
+    assert!(ledger.active().unwrap().0.is_empty(), "every helper has exited");
 }
 
 #[test]
@@ -249,7 +249,7 @@ fn writers_killed_at_arbitrary_points_never_leave_a_torn_file() {
         let on_disk = ids_on_disk(&ledger);
         // At most two entries per writer (its newest and the one before).
         assert!(on_disk.len() <= 4 * 2, "round {round}: {on_disk:?}");
-        assert!(ledger.active().unwrap().is_empty(), "round {round}: every writer is dead");
+        assert!(ledger.active().unwrap().0.is_empty(), "round {round}: every writer is dead");
     }
     assert!(leftovers(dir.path(), "sessions.json.corrupt").is_empty(), "no reader ever saw a torn file");
     let ls = rolesh(dir.path(), &["ls", "--json"]);

@@ -10,8 +10,9 @@ mod support;
 use std::ffi::OsStr;
 
 use chrono::DateTime;
+use rolesh::credentials::{Credentials, Secret};
 use rolesh::env::Env;
-use rolesh::session::{Credentials, Secret, Session};
+use rolesh::session::Session;
 use rolesh::shell::{Shell, init, render, restore};
 use shell_support::{run_interactive, run_ok, run_script, write_temp};
 

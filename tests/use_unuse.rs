@@ -351,7 +351,8 @@ fn a_failed_use_changes_nothing_and_returns_its_code() {
 }
 
 /// The saved environment may hold the user's long-term keys: a credential_process that `use`
-/// runs to get the source credentials must not inherit it.
+/// runs to get the source credentials must find it neither in its environment (where hooks
+/// of older versions put it) nor on its stdin (where the hooks put it now).
 #[test]
 fn a_credential_process_run_by_use_never_sees_the_saved_environment() {
     use std::os::unix::fs::PermissionsExt;
@@ -360,8 +361,11 @@ fn a_credential_process_run_by_use_never_sees_the_saved_environment() {
     let seen = dir.join("seen");
     let json = r#"{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "s"}"#;
     let script = dir.join("cp.sh");
-    std::fs::write(&script, format!("#!/bin/sh\nprintenv ROLESH_RESTORE > '{}'\necho '{json}'\n", seen.display()))
-        .unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n{{ printenv ROLESH_RESTORE; cat; }} > '{}'\necho '{json}'\n", seen.display()),
+    )
+    .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let config = dir.join("aws-config");
     let mut text = std::fs::read_to_string(&config).unwrap();
@@ -370,15 +374,20 @@ fn a_credential_process_run_by_use_never_sees_the_saved_environment() {
         script.display()
     ));
     std::fs::write(&config, text).unwrap();
-    let out = run_script(
-        "sh",
-        &[],
+    for call in [
         "ROLESH_RESTORE='1;AWS_SECRET_ACCESS_KEY=6b6579' rolesh use via-cp --shell-hook bash",
-        &home.env,
-    );
-    assert_eq!(out.status, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("export AWS_ACCESS_KEY_ID="), "{}", out.stdout);
-    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "", "the credential_process saw ROLESH_RESTORE");
+        "printf '1;AWS_SECRET_ACCESS_KEY=6b6579\\n' | rolesh use via-cp --shell-hook bash",
+    ] {
+        let out = run_script("sh", &[], call, &home.env);
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        assert!(out.stdout.contains("export AWS_ACCESS_KEY_ID="), "{}", out.stdout);
+        assert!(
+            out.stdout.contains("__rolesh_restore='1;AWS_SECRET_ACCESS_KEY=6b6579;"),
+            "the record was read: {}",
+            out.stdout
+        );
+        assert_eq!(std::fs::read_to_string(&seen).unwrap(), "", "{call}: the credential_process saw the record");
+    }
 }
 
 /// stdout of `use`/`unuse` is evaluated as shell code, so their help goes to stderr instead:

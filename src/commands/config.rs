@@ -62,5 +62,5 @@ fn add_role(args: AddRoleArgs, env: &Env) -> Result<i32, Error> {
 }
 
 fn exists(name: &str, files: &str) -> Error {
-    Error::Config(format!("profile `{name}` already exists in {files}; pass --force to replace its section"))
+    Error::config(format!("profile `{name}` already exists in {files}; pass --force to replace its section"))
 }

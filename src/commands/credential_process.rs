@@ -2,10 +2,10 @@
 //! goes to stdout; an MFA code is asked on the terminal (or the call fails saying so).
 
 use crate::cli::CredentialProcessArgs;
+use crate::credentials::{CredentialJson, Credentials};
 use crate::env::Env;
 use crate::error::Error;
 use crate::session::source::CREDENTIAL_PROCESS_CHAIN;
-use crate::session::{CredentialJson, Credentials};
 
 pub fn run(args: CredentialProcessArgs, env: &Env) -> Result<i32, Error> {
     let env = &with_chain(env, &args.profile)?;
@@ -20,7 +20,7 @@ fn with_chain(env: &Env, profile: &str) -> Result<Env, Error> {
     let mut chain: Vec<&str> = env.get(CREDENTIAL_PROCESS_CHAIN).map(|c| c.lines().collect()).unwrap_or_default();
     if chain.contains(&profile) {
         chain.push(profile);
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "credential_process loop: {}; a profile used by `rolesh credential-process` needs its own role_arn or keys, not a credential_process that calls rolesh for it",
             chain.join(" -> ")
         )));
@@ -34,14 +34,14 @@ fn with_chain(env: &Env, profile: &str) -> Result<Env, Error> {
 pub fn text(c: &Credentials) -> Result<String, Error> {
     // Without Expiration (long-term keys) the SDK never refreshes.
     let out = CredentialJson { version: Some(1), ..c.json() };
-    let text = serde_json::to_string(&out).map_err(|e| Error::State(format!("could not encode JSON: {e}")))?;
+    let text = serde_json::to_string(&out).map_err(|e| Error::Local(format!("could not encode JSON: {e}")))?;
     Ok(text + "\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Secret;
+    use crate::credentials::Secret;
 
     #[test]
     fn a_profile_already_in_the_chain_is_a_loop() {

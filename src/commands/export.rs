@@ -1,9 +1,10 @@
 use std::path::Path;
 
 use crate::cli::{ExportArgs, ExportFormat};
+use crate::credentials::CredentialJson;
 use crate::env::Env;
 use crate::error::Error;
-use crate::session::{CredentialJson, EnvChanges, Session, new_session_id};
+use crate::session::{EnvChanges, Session, new_session_id};
 use crate::shell::Shell;
 use crate::shell::quote::Unquotable;
 use crate::shell::render::{render, render_cmd, render_dotenv};
@@ -33,7 +34,7 @@ pub fn text(session: &Session, format: ExportFormat) -> Result<String, Error> {
 
 fn json(session: &Session) -> Result<String, Error> {
     let out = CredentialJson { region: session.region.as_deref(), ..session.credentials.json() };
-    let text = serde_json::to_string_pretty(&out).map_err(|e| Error::State(format!("could not encode JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(&out).map_err(|e| Error::Local(format!("could not encode JSON: {e}")))?;
     Ok(text + "\n")
 }
 

@@ -1,6 +1,7 @@
 use serde::Serialize;
 
 use crate::cli::ListArgs;
+use crate::display::escape;
 use crate::env::Env;
 use crate::error::Error;
 use crate::profile::{Config, Profile};
@@ -47,7 +48,7 @@ pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
     let cfg = Config::load(env)?;
     let rows: Vec<Row> = cfg.profiles.values().map(row).collect();
     if args.json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::State(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::Local(e.to_string()))?;
         super::print(&format!("{text}\n"))?;
         return Ok(0);
     }
@@ -55,10 +56,12 @@ pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
         eprintln!("rolesh: no profiles in {}; add one with `aws configure` or by editing the file", cfg.files());
         return Ok(0);
     }
-    let cells =
-        rows.iter().map(|r| [r.name, r.kind, dash(r.role_arn), dash(r.source), dash(r.mfa_serial), dash(r.region)]);
-    let header = ["PROFILE", "KIND", "ROLE", "SOURCE", "MFA", "REGION"];
-    let lines: Vec<[&str; 6]> = std::iter::once(header).chain(cells).collect();
+    // Names and values come from files anyone may have written: never raw to a terminal.
+    let cells = rows
+        .iter()
+        .map(|r| [r.name, r.kind, dash(r.role_arn), dash(r.source), dash(r.mfa_serial), dash(r.region)].map(escape));
+    let header = ["PROFILE", "KIND", "ROLE", "SOURCE", "MFA", "REGION"].map(String::from);
+    let lines: Vec<[String; 6]> = std::iter::once(header).chain(cells).collect();
     super::print(&super::table(&lines))?;
     Ok(0)
 }

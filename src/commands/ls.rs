@@ -4,10 +4,12 @@ use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 
 use crate::cli::LsArgs;
+use crate::credentials::rfc3339;
+use crate::display::escape;
 use crate::env::Env;
 use crate::error::Error;
-use crate::session::ledger::{Entry, Ledger};
-use crate::session::rfc3339;
+use crate::error::print_warnings;
+use crate::ledger::{Entry, Ledger};
 
 /// One session as `ls --json` prints it; field names and types are a documented interface.
 #[derive(Serialize)]
@@ -25,12 +27,13 @@ struct Row<'a> {
 }
 
 pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
-    let entries = Ledger::open(env)?.active()?;
+    let (entries, warnings) = Ledger::open(env)?.active()?;
+    print_warnings(&warnings);
     let now = Utc::now();
     let tree = nest(&entries);
     if args.json {
         let rows: Vec<Row> = tree.iter().map(|(_, e)| row(e, now)).collect();
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::State(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::Local(e.to_string()))?;
         super::print(&format!("{text}\n"))?;
         return Ok(0);
     }
@@ -41,12 +44,12 @@ pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
     let header = ["ID", "KIND", "PROFILE", "ROLE", "PID", "TTY", "STARTED", "LEFT"].map(String::from);
     let cells = tree.iter().map(|(depth, e)| {
         [
-            format!("{}{}", "  ".repeat(*depth), e.id),
+            format!("{}{}", "  ".repeat(*depth), escape(&e.id)),
             e.kind.as_str().to_string(),
-            e.profile.clone(),
-            e.role_arn.clone().unwrap_or_else(|| "-".into()),
+            escape(&e.profile),
+            e.role_arn.as_deref().map_or_else(|| "-".into(), escape),
             e.pid.to_string(),
-            e.tty.clone().unwrap_or_else(|| "-".into()),
+            e.tty.as_deref().map_or_else(|| "-".into(), escape),
             e.started.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string(),
             left(e.expires, now),
         ]
@@ -107,7 +110,7 @@ fn left(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::ledger::Kind;
+    use crate::ledger::Kind;
 
     fn entry(id: &str, parent: Option<&str>, secs: i64) -> Entry {
         Entry {

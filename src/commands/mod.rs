@@ -14,13 +14,15 @@ mod shell;
 mod use_;
 mod whoami;
 
+use std::ffi::OsString;
 use std::io::Write;
 
 use crate::cli::{Cli, Command, SessionArgs};
 use crate::env::Env;
-use crate::error::Error;
-use crate::profile::{Config, Overrides, Plan, resolve};
-use crate::session::{self, Session};
+use crate::error::{Error, print_warnings};
+use crate::ledger::{self, Entry, Kind};
+use crate::profile::{Config, Overrides, Resolved, resolve};
+use crate::session::{self, Obtained, Session, new_session_id};
 
 pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
     match cli.command {
@@ -42,7 +44,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
 }
 
 /// The plan for `profile` with the command line's overrides.
-pub fn plan_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Plan, Error> {
+pub fn plan_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Resolved, Error> {
     let cfg = Config::load(env)?;
     let over = Overrides {
         source_profile: args.source_profile.clone(),
@@ -55,11 +57,37 @@ pub fn plan_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Plan, Er
     resolve(&cfg, env, profile, &over)
 }
 
-/// A session for `profile`: from the cache, else from STS.
+/// A session for `profile`: from the cache, else from STS; what the user should know about
+/// getting it is printed on stderr.
 pub fn session_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Session, Error> {
-    let plan = plan_for(profile, args, env)?;
+    let resolved = plan_for(profile, args, env)?;
     let opts = session::Options { no_cache: args.no_cache, refresh: args.refresh, mfa_token: args.mfa_token.clone() };
-    session::obtain(&plan, env, &opts)
+    let Obtained { session, warnings } = session::obtain(&resolved, env, &opts)?;
+    print_warnings(&warnings);
+    Ok(session)
+}
+
+/// Runs `argv` with `session`'s environment, listed in the ledger as `kind` while it runs:
+/// rolesh waits for it, so rolesh's own pid stands for the session.
+pub fn run_with_session(kind: Kind, session: &Session, argv: &[OsString], env: &Env) -> Result<i32, Error> {
+    let id = new_session_id();
+    let (registration, warnings) = ledger::track(env, ledger_entry(&id, kind, session, std::process::id(), env));
+    print_warnings(&warnings);
+    let status = crate::child::run(argv, env, &session.environment(&id));
+    if let Some(r) = registration {
+        print_warnings(&r.end());
+    }
+    status
+}
+
+/// The ledger entry for `session`, living as long as process `pid`.
+pub fn ledger_entry(id: &str, kind: Kind, session: &Session, pid: u32, env: &Env) -> Entry {
+    Entry {
+        profile: session.profile.clone(),
+        role_arn: session.role_arn.clone(),
+        expires: session.credentials.expiration,
+        ..Entry::new(id, kind, pid, env)
+    }
 }
 
 /// A text table: each column padded to its widest cell (in characters), two spaces apart.
@@ -90,6 +118,6 @@ pub fn print_bytes(bytes: &[u8]) -> Result<(), Error> {
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::Exit(0)),
-        Err(e) => Err(Error::State(format!("could not write to stdout: {e}"))),
+        Err(e) => Err(Error::Local(format!("could not write to stdout: {e}"))),
     }
 }

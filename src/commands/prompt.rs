@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::cli::PromptArgs;
+use crate::credentials::rfc3339;
 use crate::env::Env;
 use crate::error::Error;
-use crate::session::rfc3339;
 
 /// Reads only the environment (no network, no files), so it is cheap enough for a prompt.
 pub fn run(args: PromptArgs, env: &Env) -> Result<i32, Error> {

@@ -1,9 +1,9 @@
 use crate::cli::SaveArgs;
+use crate::credentials::rfc3339;
 use crate::env::Env;
 use crate::error::Error;
 use crate::profile::Config;
 use crate::profile::edit::{self, Kind, Line};
-use crate::session::rfc3339;
 
 pub fn run(args: SaveArgs, env: &Env) -> Result<i32, Error> {
     let name = match (&args.as_name, args.profile.starts_with("arn:")) {
@@ -16,7 +16,7 @@ pub fn run(args: SaveArgs, env: &Env) -> Result<i32, Error> {
     let session = super::session_for(&args.profile, &args.session, env)?;
     let c = &session.credentials;
     let Some(token) = &c.session_token else {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "profile `{}` gave long-term keys, not a session; rolesh save writes only temporary credentials",
             args.profile
         )));
@@ -33,7 +33,7 @@ pub fn run(args: SaveArgs, env: &Env) -> Result<i32, Error> {
         if let Some(values) = doc.values(Kind::Credentials, &name, &path)? {
             let has = |k: &str| values.iter().any(|(key, _)| key == k);
             if has("aws_access_key_id") && !has("aws_session_token") && !args.force {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "profile `{name}` in {} holds long-term keys; choose another name with --as, or pass --force to replace them",
                     path.display()
                 )));

@@ -5,17 +5,13 @@ use std::ffi::OsString;
 use crate::cli::ShellArgs;
 use crate::env::Env;
 use crate::error::Error;
-use crate::session::ledger::{self, Entry, Kind};
-use crate::session::new_session_id;
+use crate::ledger::Kind;
 
 pub fn run(args: ShellArgs, env: &Env) -> Result<i32, Error> {
     let session = super::session_for(&args.profile, &args.session, env)?;
-    let id = new_session_id();
     let program = args.shell.map(OsString::from).unwrap_or_else(|| default_shell(env));
     eprintln!("rolesh: subshell with {}; `exit` to leave", super::use_::describe(&session));
-    // rolesh waits for the subshell, so its own pid lives exactly as long; dropping the registration deregisters.
-    let _registered = ledger::track(env, Entry::new(&id, Kind::Shell, &session, std::process::id(), env));
-    crate::child::run(&[program], &session.environment(&id))
+    super::run_with_session(Kind::Shell, &session, &[program], env)
 }
 
 /// `$SHELL`, else `/bin/sh`.

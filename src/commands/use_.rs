@@ -1,13 +1,16 @@
 //! `rolesh use` / `rolesh unuse`: print shell code for the hook's `rolesh` function to eval.
 //! stdout is only ever that code; every message goes to stderr.
 
+use std::io::{IsTerminal, Read};
+
 use chrono::Utc;
 
 use crate::cli::{UnuseArgs, UseArgs};
+use crate::credentials::rfc3339;
 use crate::env::Env;
-use crate::error::Error;
-use crate::session::ledger::{self, Entry, Kind, Ledger};
-use crate::session::{Session, expires_in, new_session_id, rfc3339};
+use crate::error::{Error, print_warnings};
+use crate::ledger::{self, Kind};
+use crate::session::{Session, expires_in, new_session_id};
 use crate::shell::render::apply;
 use crate::shell::restore::{self, Record};
 use crate::shell::{Shell, init};
@@ -15,15 +18,13 @@ use crate::shell::{Shell, init};
 pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
     let shell = args.hook.shell_hook.ok_or_else(|| needs_hook("use", env))?;
     // Read the record before any STS call, so a damaged one fails fast.
-    let record = Record::from_env(env)?;
+    let record = saved_record(env)?;
     let session = super::session_for(&args.profile, &args.session, env)?;
     let id = new_session_id();
     // The session lives as long as the interactive shell, whose pid the hook passes; a second
     // `use` in the same shell replaces its entry (a switch), see `Ledger::register`.
-    if let Some(pid) = args.hook.shell_pid.or_else(ledger::parent_pid)
-        && let Err(e) = Ledger::open(env).and_then(|l| l.register(Entry::new(&id, Kind::Use, &session, pid, env)))
-    {
-        ledger::warn(&format!("session {id} is not in the ledger: {e}"));
+    if let Some(pid) = args.hook.shell_pid.or_else(crate::sys::parent_pid) {
+        print_warnings(&ledger::register_or_warn(env, super::ledger_entry(&id, Kind::Use, &session, pid, env)));
     }
     let (changes, record) = restore::switch(env, record, &session.environment(&id));
     super::print_bytes(&apply(shell, &changes, &record.encode()))?;
@@ -33,17 +34,15 @@ pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
 
 pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
     let shell = args.hook.shell_hook.ok_or_else(|| needs_hook("unuse", env))?;
-    let record = Record::from_env(env)?.filter(|r| !r.is_empty());
+    let record = saved_record(env)?.filter(|r| !r.is_empty());
     let profile = env.get("ROLESH_PROFILE").unwrap_or("?").to_string();
     let why =
         if args.expired { format!("session `{profile}` expired{}", at(env)) } else { format!("left `{profile}`") };
     let (changes, told) = match record {
         Some(r) => {
             // Only a shell that ran `use` owns its session; an inherited one belongs to its parent.
-            if let Some(id) = env.get("ROLESH_SESSION")
-                && let Err(e) = Ledger::open(env).and_then(|l| l.deregister(id))
-            {
-                ledger::warn(&format!("could not remove session {id} from the ledger: {e}"));
+            if let Some(id) = env.get("ROLESH_SESSION") {
+                print_warnings(&ledger::deregister_or_warn(env, id));
             }
             (r.restore(), format!("rolesh: {why}; the environment is as it was before `rolesh use`"))
         }
@@ -64,6 +63,28 @@ pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
     super::print_bytes(&apply(shell, &changes, ""))?;
     eprintln!("{told}");
     Ok(0)
+}
+
+/// The saved environment the hook writes on stdin (never a terminal: run by hand, there is
+/// nothing to read), capped, since a record is small.
+fn saved_record(env: &Env) -> Result<Option<Record>, Error> {
+    let stdin = std::io::stdin();
+    let mut input = String::new();
+    if !stdin.is_terminal() {
+        let mut bytes = Vec::new();
+        stdin
+            .lock()
+            .take(restore::MAX_LEN + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::Local(format!("could not read the saved environment from the shell hook: {e}")))?;
+        if bytes.len() as u64 > restore::MAX_LEN {
+            return Err(Error::Local("the saved environment from the shell hook is too long; open a new shell".into()));
+        }
+        input = String::from_utf8(bytes).map_err(|_| {
+            Error::Local("the saved environment from the shell hook is not text; open a new shell".into())
+        })?;
+    }
+    Record::from_hook(&input, env)
 }
 
 /// `dev (arn:aws:sts::…:assumed-role/dev/rolesh-ana) until 2026-11-25T23:40:00Z, 59m left`

@@ -2,10 +2,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::cli::WhoamiArgs;
+use crate::credentials::{Credentials, Secret, rfc3339};
 use crate::env::Env;
 use crate::error::Error;
 use crate::profile::Source;
-use crate::session::{self, Credentials, Secret, rfc3339, sts};
+use crate::session::{self, sts};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -43,7 +44,7 @@ pub fn run(args: WhoamiArgs, env: &Env) -> Result<i32, Error> {
         profile: label,
     };
     if args.json {
-        let text = serde_json::to_string_pretty(&out).map_err(|e| Error::State(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&out).map_err(|e| Error::Local(e.to_string()))?;
         super::print(&format!("{text}\n"))?;
     } else {
         let mut text = format!("Account  {}\nArn      {}\nUserId   {}\n", out.account, out.arn, out.user_id);
@@ -63,7 +64,7 @@ fn from_env(env: &Env) -> Result<Credentials, Error> {
     let expiration =
         session::expires_in(env).or_else(|| env.get("AWS_CREDENTIAL_EXPIRATION").and_then(|s| s.parse().ok()));
     let secret = env.get("AWS_SECRET_ACCESS_KEY").ok_or_else(|| {
-        Error::Config("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both or neither".into())
+        Error::config("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both or neither")
     })?;
     Ok(Credentials {
         access_key_id: env.get("AWS_ACCESS_KEY_ID").unwrap_or_default().to_string(),

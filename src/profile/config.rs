@@ -2,9 +2,11 @@
 //! `[profile NAME]` in the config file, bare `[NAME]` in the credentials file, keys
 //! lower-cased, `=` or `:` between key and value, indented lines continuing a value, `#`/`;`
 //! comments on their own line only (botocore keeps `#` inside values), and credentials-file
-//! values overriding config-file values of the same profile.
+//! values overriding config-file values of the same profile. A section or a setting that
+//! appears twice in one file is an error, as it is for botocore's configparser (the AWS CLI
+//! refuses such a file), rather than a silent merge.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::env::Env;
@@ -15,6 +17,9 @@ use crate::error::Error;
 pub struct Profile {
     pub name: String,
     values: BTreeMap<String, String>,
+    /// The settings whose value came from the credentials file, for naming the file in an
+    /// error.
+    from_credentials: BTreeSet<String>,
 }
 
 impl Profile {
@@ -71,29 +76,42 @@ impl Config {
             .unwrap_or_else(|| home.join(".aws").join("credentials"));
         let config_text = read_optional(&config_path)?;
         let credentials_text = read_optional(&credentials_path)?;
-        let mut cfg = Config::parse(&config_text, &credentials_text);
-        cfg.config_path = config_path;
-        cfg.credentials_path = credentials_path;
-        Ok(cfg)
+        Config::parse_at(&config_text, &credentials_text, config_path, credentials_path)
     }
 
-    pub fn parse(config_text: &str, credentials_text: &str) -> Self {
+    /// Both files' text, as if they were at `config` and `credentials` (tests).
+    pub fn parse(config_text: &str, credentials_text: &str) -> Result<Self, Error> {
+        Config::parse_at(config_text, credentials_text, PathBuf::from("config"), PathBuf::from("credentials"))
+    }
+
+    fn parse_at(
+        config_text: &str,
+        credentials_text: &str,
+        config_path: PathBuf,
+        credentials_path: PathBuf,
+    ) -> Result<Self, Error> {
         let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
-        // botocore keeps the later of `[default]` and `[profile default]` whole; a header
-        // repeated as is adds to its section, as the SDKs do.
-        let mut headers: BTreeMap<String, String> = BTreeMap::new();
-        for (section, values) in parse_ini(config_text) {
+        let config = parse_ini(config_text).map_err(|e| e.into_error(&config_path))?;
+        let credentials = parse_ini(credentials_text).map_err(|e| e.into_error(&credentials_path))?;
+        // botocore keeps the later of `[default]` and `[profile default]` (or of `[profile a]`
+        // and `[profile  a ]`) whole.
+        for (section, values) in config {
             if let Some(name) = config_section_profile(&section) {
-                if headers.insert(name.clone(), section.clone()).is_some_and(|prev| prev != section) {
-                    profiles.remove(&name);
-                }
-                merge(&mut profiles, name, values);
+                profiles
+                    .insert(name.clone(), Profile { name, values: values.into_iter().collect(), ..Default::default() });
             }
         }
-        for (section, values) in parse_ini(credentials_text) {
-            merge(&mut profiles, section, values);
+        for (name, values) in credentials {
+            let profile = profiles.entry(name.clone()).or_insert_with(|| Profile { name, ..Default::default() });
+            profile.from_credentials.extend(values.iter().map(|(k, _)| k.clone()));
+            profile.values.extend(values);
         }
-        Config { profiles, ..Default::default() }
+        Ok(Config { config_path, credentials_path, profiles })
+    }
+
+    /// The file a profile's setting came from.
+    pub fn file_of(&self, profile: &Profile, key: &str) -> &Path {
+        if profile.from_credentials.contains(key) { &self.credentials_path } else { &self.config_path }
     }
 
     pub fn get(&self, name: &str) -> Option<&Profile> {
@@ -120,11 +138,6 @@ impl Config {
         scored.sort();
         scored.into_iter().take(3).map(|(_, p)| p.clone()).collect()
     }
-}
-
-fn merge(profiles: &mut BTreeMap<String, Profile>, name: String, values: Vec<(String, String)>) {
-    let profile = profiles.entry(name.clone()).or_insert_with(|| Profile { name, ..Default::default() });
-    profile.values.extend(values);
 }
 
 /// botocore: `[default]` is the default profile, `[profile NAME]` is NAME (shlex-split, so
@@ -200,16 +213,44 @@ impl IniLines {
     }
 }
 
-/// A permissive INI reader with configparser's rules; lines it cannot read are skipped, as
-/// the AWS SDKs do, rather than making every command fail.
-pub fn parse_ini(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+/// A section's name and its settings (keys lower-cased), in file order.
+pub type Section = (String, Vec<(String, String)>);
+
+/// A section or setting configparser (and so the AWS CLI) refuses to read twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IniError {
+    DuplicateSection(String),
+    DuplicateKey { section: String, key: String },
+}
+
+impl IniError {
+    pub(crate) fn into_error(self, path: &Path) -> Error {
+        let file = path.display();
+        Error::config(match self {
+            IniError::DuplicateSection(s) => {
+                format!("{file} has section [{s}] twice, which the AWS CLI refuses to read; merge them into one")
+            }
+            IniError::DuplicateKey { section, key } => {
+                format!("{file} sets {key} twice in section [{section}], which the AWS CLI refuses to read; keep one")
+            }
+        })
+    }
+}
+
+/// An INI reader with configparser's rules: lines it cannot read are skipped, as the AWS
+/// SDKs do, but a repeated section or setting is an error, as it is for botocore.
+pub fn parse_ini(text: &str) -> Result<Vec<Section>, IniError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut sections: Vec<Section> = Vec::new();
+    let mut seen = BTreeSet::new();
     let mut lines = IniLines::default();
     let mut last_key: Option<usize> = None;
     for raw in text.lines() {
         match (lines.classify(raw), sections.last_mut()) {
             (IniLine::Header(name), _) => {
+                if !seen.insert(name) {
+                    return Err(IniError::DuplicateSection(name.to_string()));
+                }
                 sections.push((name.to_string(), Vec::new()));
                 last_key = None;
             }
@@ -219,30 +260,25 @@ pub fn parse_ini(text: &str) -> Vec<(String, Vec<(String, String)>)> {
                     values[i].1.push_str(more);
                 }
             }
-            (IniLine::Key(key, value), Some((_, values))) => {
+            (IniLine::Key(key, value), Some((section, values))) => {
                 let key = key.to_lowercase();
-                match values.iter().position(|(k, _)| *k == key) {
-                    Some(i) => {
-                        values[i].1 = value.to_string();
-                        last_key = Some(i);
-                    }
-                    None => {
-                        values.push((key, value.to_string()));
-                        last_key = Some(values.len() - 1);
-                    }
+                if values.iter().any(|(k, _)| *k == key) {
+                    return Err(IniError::DuplicateKey { section: section.clone(), key });
                 }
+                values.push((key, value.to_string()));
+                last_key = Some(values.len() - 1);
             }
             _ => {}
         }
     }
-    sections
+    Ok(sections)
 }
 
 fn read_optional(path: &Path) -> Result<String, Error> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(Error::Config(format!("could not read {}: {e}", path.display()))),
+        Err(e) => Err(Error::config(format!("could not read {}: {e}", path.display()))),
     }
 }
 
@@ -286,7 +322,8 @@ mod tests {
         let cfg = Config::parse(
             "[default]\nregion = eu-west-1\n[profile dev]\nrole_arn=arn:aws:iam::1:role/x\n[sso-session s]\nsso_region=x\n[plain]\nregion=y\n[profilex]\na=b\n",
             "",
-        );
+        )
+        .unwrap();
         let names: Vec<&String> = cfg.profiles.keys().collect();
         assert_eq!(names, ["default", "dev"]);
         assert_eq!(cfg.get("dev").unwrap().get("role_arn"), Some("arn:aws:iam::1:role/x"));
@@ -297,7 +334,8 @@ mod tests {
         let cfg = Config::parse(
             "[profile u]\nregion = a\naws_access_key_id = CFG\n",
             "[u]\naws_access_key_id = CRED\naws_secret_access_key = s\n[profile odd]\nx = 1\n",
-        );
+        )
+        .unwrap();
         let u = cfg.get("u").unwrap();
         assert_eq!(u.get("aws_access_key_id"), Some("CRED"));
         assert_eq!(u.get("region"), Some("a"));
@@ -309,7 +347,7 @@ mod tests {
     #[test]
     fn odd_syntax_is_read_as_configparser_reads_it() {
         let text = "\u{feff}# comment\r\n[profile  spaced ]\r\nRole_Arn : arn:aws:iam::1:role/r\r\n  ; indented comment\r\nexternal_id = a#b ;c\r\ns3 =\r\n  max_concurrent_requests = 10\r\nempty =\r\n";
-        let cfg = Config::parse(text, "");
+        let cfg = Config::parse(text, "").unwrap();
         let p = cfg.get("spaced").expect("profile with extra spaces");
         assert_eq!(p.get("role_arn"), Some("arn:aws:iam::1:role/r"));
         assert_eq!(p.get("external_id"), Some("a#b ;c"));
@@ -320,22 +358,40 @@ mod tests {
 
     #[test]
     fn the_later_of_default_and_profile_default_wins_whole() {
-        let cfg = Config::parse("[default]\na = 1\nb = 2\n[profile default]\na = 3\n[default]\nc = 4\n", "");
+        let cfg = Config::parse("[profile default]\na = 3\n[default]\nc = 4\n", "").unwrap();
         let d = cfg.get("default").unwrap();
-        assert_eq!((d.get("a"), d.get("b"), d.get("c")), (None, None, Some("4")));
-        let cfg = Config::parse("[profile x]\na = 1\n[profile x]\nb = 2\n", "");
-        assert_eq!(cfg.get("x").unwrap().get("a"), Some("1"));
+        assert_eq!((d.get("a"), d.get("c")), (None, Some("4")));
+        let cfg = Config::parse("[profile  x]\na = 1\n[profile x]\nb = 2\n", "").unwrap();
+        assert_eq!((cfg.get("x").unwrap().get("a"), cfg.get("x").unwrap().get("b")), (None, Some("2")));
+    }
+
+    #[test]
+    fn a_repeated_section_or_setting_is_refused_as_botocore_refuses_it() {
+        let err = Config::parse("[profile x]\na = 1\n[profile x]\nb = 2\n", "").unwrap_err().to_string();
+        assert_eq!(err, "config has section [profile x] twice, which the AWS CLI refuses to read; merge them into one");
+        let err = Config::parse("", "[x]\nregion = a\nRegion = b\n").unwrap_err().to_string();
+        assert!(err.starts_with("credentials sets region twice in section [x]"), "{err}");
+        assert!(Config::parse("[default]\n[default]\n", "").is_err());
+    }
+
+    #[test]
+    fn a_setting_names_the_file_it_came_from() {
+        let cfg = Config::parse("[profile u]\nregion = a\n", "[u]\nduration_seconds = 1\n").unwrap();
+        let u = cfg.get("u").unwrap();
+        assert_eq!(cfg.file_of(u, "region"), Path::new("config"));
+        assert_eq!(cfg.file_of(u, "duration_seconds"), Path::new("credentials"));
     }
 
     #[test]
     fn quoted_profile_names_are_unquoted() {
-        let cfg = Config::parse("[profile \"my team\"]\nregion=x\n", "");
+        let cfg = Config::parse("[profile \"my team\"]\nregion=x\n", "").unwrap();
         assert!(cfg.get("my team").is_some());
     }
 
     #[test]
     fn closest_names_rank_by_edit_distance() {
-        let cfg = Config::parse("[profile prod-admin]\n[profile prod-read]\n[profile dev]\n[profile staging]\n", "");
+        let cfg =
+            Config::parse("[profile prod-admin]\n[profile prod-read]\n[profile dev]\n[profile staging]\n", "").unwrap();
         assert_eq!(cfg.closest("prod-admn"), ["prod-admin"]);
         assert_eq!(cfg.closest("prod"), ["prod-read", "prod-admin"]);
         assert_eq!(cfg.closest("dve"), ["dev"]);

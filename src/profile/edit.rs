@@ -90,7 +90,7 @@ impl Document {
         });
         let first = found.next().map(|s| s.range);
         if first.is_some() && found.next().is_some() {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "profile `{name}` has more than one section in {}; merge them into one first",
                 path.display()
             )));
@@ -100,10 +100,10 @@ impl Document {
 
     /// The settings of profile `name`'s section, if it has one.
     pub fn values(&self, kind: Kind, name: &str, path: &Path) -> Result<Option<Vec<(String, String)>>, Error> {
-        Ok(self.find(kind, name, path)?.map(|r| {
-            let text = String::from_utf8_lossy(&self.bytes[r]);
-            parse_ini(&text).into_iter().next().map(|(_, values)| values).unwrap_or_default()
-        }))
+        let Some(range) = self.find(kind, name, path)? else { return Ok(None) };
+        let text = String::from_utf8_lossy(&self.bytes[range]);
+        let sections = parse_ini(&text).map_err(|e| e.into_error(path))?;
+        Ok(Some(sections.into_iter().next().map(|(_, values)| values).unwrap_or_default()))
     }
 
     /// Replaces profile `name`'s section with `lines`, or appends it after a blank line.
@@ -276,8 +276,8 @@ mod tests {
     fn sections_are_where_the_reader_sees_them() {
         // The reader skips `junk` (no `=`) and keeps reading `  [b]` as a continuation of
         // `k`, so there is no profile `b` to replace: it is appended.
-        let text = "[a]\nk = 1\njunk\n  [b]\nk = 2\n";
-        assert!(super::super::config::Config::parse("", text).get("b").is_none());
+        let text = "[a]\nk = 1\njunk\n  [b]\nm = 2\n";
+        assert!(super::super::config::Config::parse("", text).unwrap().get("b").is_none());
         let doc = Document::new(text.as_bytes().to_vec());
         assert_eq!(doc.values(Kind::Credentials, "b", Path::new("f")).unwrap(), None);
         let after = upserted(text, Kind::Credentials, "b", &keys(&[("k", "3")]));

@@ -1,19 +1,35 @@
-//! Turns a profile name (or a bare role ARN) into a [`Plan`]: a base credential source and
-//! the roles to assume from it, in order. The rules are botocore's AssumeRoleProvider:
-//! a top-level `role_arn` wins over static keys in the same profile; a *source* profile with
-//! static keys uses them even if it has a `role_arn`; a profile may name itself as
-//! `source_profile` to use its own keys; anything else that revisits a profile is a cycle.
+//! Turns a profile name (or a bare role ARN) into a [`Plan`]: where the first credentials
+//! come from and the STS calls that follow, in order. The rules are botocore's
+//! AssumeRoleProvider: a top-level `role_arn` wins over static keys in the same profile; a
+//! *source* profile with static keys uses them even if it has a `role_arn`; a profile may name
+//! itself as `source_profile` to use its own keys; anything else that revisits a profile is a
+//! cycle. Chains are walked with a loop and a depth limit, never by recursion, so no config
+//! can overflow the stack.
+//!
+//! The plan holds no secrets (it is `Clone + Debug` and passed around); the static keys a
+//! plan starts from travel beside it in [`Resolved`].
 
 use super::config::{Config, Profile};
+use crate::credentials::{Credentials, Secret};
 use crate::env::Env;
 use crate::error::Error;
-use crate::session::Secret;
+use crate::values::{self, DEFAULT_SECONDS};
+
+/// Far above any real chain (AWS users rarely chain more than three roles); deeper is a
+/// broken or hostile config.
+pub const MAX_CHAIN: usize = 64;
+/// How long an MFA session from GetSessionToken lasts: a working day, so switching between
+/// roles that share a source and an MFA device asks for a code about once a day.
+pub const MFA_SESSION_SECONDS: u32 = 12 * 3600;
+/// AWS caps a session assumed with role credentials ("role chaining") at one hour.
+pub const CHAINED_MAX_SECONDS: u32 = 3600;
 
 /// Where the first credentials come from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// `aws_access_key_id`/`aws_secret_access_key` (and maybe `aws_session_token`) of a profile.
-    Static { profile: String, access_key_id: String, secret_access_key: Secret, session_token: Option<Secret> },
+    /// `aws_access_key_id`/`aws_secret_access_key` of a profile; the secret is in
+    /// [`Resolved::keys`]. `session_token`: the profile also has `aws_session_token`.
+    Static { profile: String, access_key_id: String, session_token: bool },
     /// `credential_process` of a profile.
     Process { profile: String, command: String },
     /// `credential_source = Environment`, or keys already in the environment for a bare ARN.
@@ -22,14 +38,26 @@ pub enum Source {
     Imds,
     /// `credential_source = EcsContainer`.
     Ecs,
-    /// A bare ARN with no profile to source from: the SDK's default chain (container, IMDS).
+    /// A bare ARN with no profile to source from: the container endpoint where one is
+    /// configured, else instance metadata.
     DefaultChain,
 }
 
 impl Source {
-    /// Role credentials already, so the next AssumeRole is "role chaining" (capped at 1h).
+    /// Role credentials for sure, so the next AssumeRole is "role chaining" (capped at 1h).
     pub fn is_role_session(&self) -> bool {
-        matches!(self, Source::Imds | Source::Ecs)
+        matches!(self, Source::Imds | Source::Ecs | Source::DefaultChain)
+    }
+
+    /// May these be long-term keys, which GetSessionToken can turn into a session? Where it
+    /// depends on what the source returns, the step is planned and skipped at run time if the
+    /// credentials carry a session token.
+    pub fn may_be_long_term(&self) -> bool {
+        match self {
+            Source::Static { session_token, .. } => !session_token,
+            Source::Process { .. } | Source::Environment => true,
+            Source::Imds | Source::Ecs | Source::DefaultChain => false,
+        }
     }
 
     pub fn describe(&self) -> String {
@@ -39,7 +67,7 @@ impl Source {
             Source::Environment => "credentials in the environment".into(),
             Source::Imds => "EC2 instance metadata".into(),
             Source::Ecs => "the ECS container credentials endpoint".into(),
-            Source::DefaultChain => "the default credential chain".into(),
+            Source::DefaultChain => "the container or instance credentials".into(),
         }
     }
 
@@ -52,7 +80,7 @@ impl Source {
     }
 }
 
-/// One AssumeRole call.
+/// One AssumeRole call, every parameter decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hop {
     /// The profile this hop comes from (the ARN itself for a bare ARN).
@@ -60,23 +88,58 @@ pub struct Hop {
     pub role_arn: String,
     pub mfa_serial: Option<String>,
     pub external_id: Option<String>,
-    pub session_name: Option<String>,
-    pub duration: Option<u32>,
+    pub session_name: String,
+    pub duration: u32,
+    /// The duration the config or flags asked for when it was above the role-chaining
+    /// limit and `duration` is that limit instead (the user is told).
+    pub clamped_from: Option<u32>,
 }
 
-#[derive(Debug, Clone)]
+/// One STS call of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// GetSessionToken on long-term keys: an MFA session (with `serial`) to assume roles
+    /// from, or, for a profile without a role, a session so the command never sees the
+    /// long-term keys. Skipped at run time when the source's credentials already carry a
+    /// session token (STS refuses GetSessionToken with session credentials).
+    SessionToken {
+        serial: Option<String>,
+        duration: u32,
+    },
+    AssumeRole(Hop),
+}
+
+/// What will happen to get credentials for a profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// The name the user asked for.
     pub profile: String,
     pub source: Source,
-    /// AssumeRole calls in the order they are made; empty for a profile without `role_arn`.
-    pub hops: Vec<Hop>,
-    /// `mfa_serial` of a profile without `role_arn`: its keys get an MFA session.
-    pub mfa_serial: Option<String>,
-    /// `--duration` for a profile without `role_arn`: the GetSessionToken session's length
-    /// (with hops, the last hop carries it).
-    pub duration: Option<u32>,
+    /// In the order they are made; empty for temporary keys used as they are.
+    pub steps: Vec<Step>,
     pub region: Option<String>,
+}
+
+impl Plan {
+    /// The last role assumed, if any.
+    pub fn role_arn(&self) -> Option<&str> {
+        self.hops().last().map(|h| h.role_arn.as_str())
+    }
+
+    pub fn hops(&self) -> impl DoubleEndedIterator<Item = &Hop> {
+        self.steps.iter().filter_map(|s| match s {
+            Step::AssumeRole(h) => Some(h),
+            Step::SessionToken { .. } => None,
+        })
+    }
+}
+
+/// A plan and the static keys it starts from (for [`Source::Static`]), kept apart so the
+/// plan itself holds no secret.
+#[derive(Debug)]
+pub struct Resolved {
+    pub plan: Plan,
+    pub keys: Option<Credentials>,
 }
 
 /// What the command line adds to or overrides in the plan.
@@ -90,155 +153,201 @@ pub struct Overrides {
     pub region: Option<String>,
 }
 
-pub fn resolve(cfg: &Config, env: &Env, name: &str, over: &Overrides) -> Result<Plan, Error> {
-    let mut plan = if name.starts_with("arn:") {
-        resolve_arn(cfg, env, name, over)?
+pub fn resolve(cfg: &Config, env: &Env, name: &str, over: &Overrides) -> Result<Resolved, Error> {
+    let (chain, region) = if name.starts_with("arn:") {
+        (chain_for_arn(cfg, env, name, over)?, None)
     } else {
         if over.source_profile.is_some() {
             return Err(Error::Usage("--source-profile goes with a role ARN, not a profile name".into()));
         }
-        let profile = cfg.get(name).ok_or_else(|| Error::UnknownProfile {
-            name: name.to_string(),
-            suggestions: cfg.closest(name),
-            files: cfg.files(),
-        })?;
-        let mut walker = Walker { cfg, visited: vec![name.to_string()], hops: Vec::new() };
-        let (source, mfa_serial) = if has_role(profile) {
-            (walker.assume_role_chain(profile)?, None)
-        } else {
-            (base_source(profile, true)?, profile.non_empty("mfa_serial").map(String::from))
-        };
-        walker.hops.reverse();
-        Plan {
-            profile: name.to_string(),
-            source,
-            hops: walker.hops,
-            mfa_serial,
-            duration: None,
-            region: profile.non_empty("region").map(String::from),
-        }
+        let profile = find(cfg, name)?;
+        (walk(cfg, env, profile)?, profile.non_empty("region").map(String::from))
     };
-    if let Some(last) = plan.hops.last_mut() {
-        last.duration = over.duration.or(last.duration);
-        last.session_name = over.session_name.clone().or(last.session_name.take());
-        last.external_id = over.external_id.clone().or(last.external_id.take());
-        last.mfa_serial = over.mfa_serial.clone().or(last.mfa_serial.take());
-    } else {
-        plan.duration = over.duration;
-        if over.mfa_serial.is_some() {
-            plan.mfa_serial = over.mfa_serial.clone();
+    let region = over.region.clone().or(region);
+    Ok(chain.into_plan(name, region, over))
+}
+
+fn find<'a>(cfg: &'a Config, name: &str) -> Result<&'a Profile, Error> {
+    cfg.get(name).ok_or_else(|| Error::UnknownProfile {
+        name: name.to_string(),
+        suggestions: cfg.closest(name),
+        files: cfg.files(),
+    })
+}
+
+/// A profile chain as the config describes it, before the command line's overrides.
+struct Chain {
+    source: Source,
+    keys: Option<Credentials>,
+    /// In call order.
+    hops: Vec<Hop>,
+    /// `mfa_serial` of a profile used for its own keys (no role): an MFA session.
+    base_mfa: Option<String>,
+}
+
+impl Chain {
+    fn into_plan(mut self, name: &str, region: Option<String>, over: &Overrides) -> Resolved {
+        let mut steps = Vec::new();
+        if let Some(last) = self.hops.last_mut() {
+            last.duration = over.duration.unwrap_or(last.duration);
+            last.session_name = over.session_name.clone().unwrap_or(std::mem::take(&mut last.session_name));
+            last.external_id = over.external_id.clone().or(last.external_id.take());
+            last.mfa_serial = over.mfa_serial.clone().or(last.mfa_serial.take());
+            let first_serial = self.hops[0].mfa_serial.clone();
+            if first_serial.is_some() && self.source.may_be_long_term() {
+                steps.push(Step::SessionToken { serial: first_serial, duration: MFA_SESSION_SECONDS });
+            }
+        } else if self.source.may_be_long_term() {
+            let serial = over.mfa_serial.clone().or(self.base_mfa);
+            steps.push(Step::SessionToken { serial, duration: over.duration.unwrap_or(DEFAULT_SECONDS) });
         }
+        for (i, mut hop) in self.hops.into_iter().enumerate() {
+            let chained = i > 0 || self.source.is_role_session();
+            if chained && hop.duration > CHAINED_MAX_SECONDS {
+                hop.clamped_from = Some(hop.duration);
+                hop.duration = CHAINED_MAX_SECONDS;
+            }
+            steps.push(Step::AssumeRole(hop));
+        }
+        Resolved { plan: Plan { profile: name.to_string(), source: self.source, steps, region }, keys: self.keys }
     }
-    if over.region.is_some() {
-        plan.region = over.region.clone();
-    }
-    Ok(plan)
 }
 
 /// A bare role ARN: its source is `--source-profile`, else keys in the environment, else
-/// `AWS_PROFILE` or `[default]`, else the SDK's default chain.
-fn resolve_arn(cfg: &Config, env: &Env, arn: &str, over: &Overrides) -> Result<Plan, Error> {
+/// `AWS_PROFILE` or `[default]`, else the container or instance credentials.
+fn chain_for_arn(cfg: &Config, env: &Env, arn: &str, over: &Overrides) -> Result<Chain, Error> {
     validate_role_arn(arn, arn)?;
-    let from_profile = over
-        .source_profile
-        .clone()
-        .or_else(|| env.get("AWS_ACCESS_KEY_ID").is_none().then(|| env.get("AWS_PROFILE").map(String::from)).flatten())
-        .or_else(|| {
-            (env.get("AWS_ACCESS_KEY_ID").is_none() && cfg.get("default").is_some()).then(|| "default".to_string())
-        });
+    let env_keys = env.get("AWS_ACCESS_KEY_ID").is_some();
+    let (from_profile, via) = match &over.source_profile {
+        Some(p) => (Some(p.as_str()), "--source-profile"),
+        None if env_keys => (None, ""),
+        None => match env.get("AWS_PROFILE") {
+            Some(p) => (Some(p), "AWS_PROFILE"),
+            None => (cfg.get("default").map(|_| "default"), ""),
+        },
+    };
     let hop = Hop {
         profile: arn.to_string(),
         role_arn: arn.to_string(),
         mfa_serial: None,
         external_id: None,
-        session_name: None,
-        duration: None,
+        session_name: values::default_session_name(env),
+        duration: DEFAULT_SECONDS,
+        clamped_from: None,
     };
-    let (source, hops) = match from_profile {
-        Some(name) => {
-            let sub = resolve(cfg, env, &name, &Overrides::default())?;
-            // An IAM user source with mfa_serial guards the role the way mfa_serial on a
-            // role profile does.
-            let hop = Hop { mfa_serial: sub.mfa_serial, ..hop };
-            let mut hops = sub.hops;
-            hops.push(hop);
-            (sub.source, hops)
-        }
-        None if env.get("AWS_ACCESS_KEY_ID").is_some() => (Source::Environment, vec![hop]),
-        None => (Source::DefaultChain, vec![hop]),
+    let Some(name) = from_profile else {
+        let source = if env_keys { Source::Environment } else { Source::DefaultChain };
+        return Ok(Chain { source, keys: None, hops: vec![hop], base_mfa: None });
     };
-    Ok(Plan { profile: arn.to_string(), source, hops, mfa_serial: None, duration: None, region: None })
+    // A source named by an ARN would start this walk again (AWS_PROFILE set to the very
+    // ARN being assumed overflowed the stack once): a source must be a profile.
+    if name.starts_with("arn:") {
+        return Err(Error::Usage(format!(
+            "{via} is a role ARN (`{name}`); the credentials that assume {arn} must come from a profile name"
+        )));
+    }
+    let mut chain = walk(cfg, env, find(cfg, name)?)?;
+    // An IAM user source with mfa_serial guards the role the way mfa_serial on a role
+    // profile does.
+    let mfa_serial = chain.base_mfa.take();
+    chain.hops.push(Hop { mfa_serial, ..hop });
+    Ok(chain)
 }
 
 fn has_role(p: &Profile) -> bool {
     p.has("role_arn") && !p.has("web_identity_token_file")
 }
 
-struct Walker<'a> {
-    cfg: &'a Config,
-    visited: Vec<String>,
-    /// Outermost first while walking; reversed into call order at the end.
-    hops: Vec<Hop>,
-}
-
-impl Walker<'_> {
-    fn assume_role_chain(&mut self, profile: &Profile) -> Result<Source, Error> {
-        let name = &profile.name;
-        if profile.is_sso() {
+/// Walks `profile`'s chain down to its base credentials, with a loop (never recursion), a
+/// cycle check and a depth limit.
+fn walk(cfg: &Config, env: &Env, profile: &Profile) -> Result<Chain, Error> {
+    if !has_role(profile) {
+        let (source, keys) = base_source(profile, true)?;
+        return Ok(Chain { source, keys, hops: vec![], base_mfa: profile.non_empty("mfa_serial").map(String::from) });
+    }
+    let mut visited = vec![profile.name.clone()];
+    // Outermost first while walking; reversed into call order at the end.
+    let mut hops = Vec::new();
+    let mut current = profile;
+    let (source, keys) = loop {
+        let name = &current.name;
+        if current.is_sso() {
             return Err(Error::SsoUnsupported(name.clone()));
         }
-        let role_arn = profile.get("role_arn").unwrap_or_default();
+        let role_arn = current.get("role_arn").unwrap_or_default();
         validate_role_arn(role_arn, name)?;
-        self.hops.push(hop_of(profile, role_arn)?);
-        match (profile.non_empty("source_profile"), profile.non_empty("credential_source")) {
-            (Some(_), Some(_)) => Err(Error::Config(format!(
-                "profile `{name}` has both source_profile and credential_source; keep only one"
-            ))),
-            (None, None) => Err(Error::Config(format!(
-                "profile `{name}` has role_arn but neither source_profile nor credential_source; add one of them"
-            ))),
-            (None, Some(cs)) => credential_source(name, cs),
-            (Some(src), None) => {
-                let chain = || {
-                    let mut c = self.visited.clone();
-                    c.push(src.to_string());
-                    c.join(" -> ")
-                };
-                let Some(source) = self.cfg.get(src) else {
-                    return Err(Error::DanglingSource { profile: name.clone(), missing: src.into(), chain: chain() });
-                };
-                if self.visited.iter().any(|v| v == src) {
-                    // Only a profile naming itself, with keys of its own, may revisit.
-                    if src == name && source.has_static_keys() {
-                        return static_source(source);
-                    }
-                    return Err(Error::Cycle(chain()));
-                }
-                self.visited.push(src.to_string());
-                if source.has_static_keys() || !has_role(source) {
-                    base_source(source, false)
-                } else {
-                    self.assume_role_chain(source)
-                }
+        hops.push(hop_of(cfg, env, current, role_arn)?);
+        let src = match (current.non_empty("source_profile"), current.non_empty("credential_source")) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config_of(
+                    name,
+                    format!("profile `{name}` has both source_profile and credential_source; keep only one"),
+                ));
             }
+            (None, None) => {
+                return Err(Error::config_of(
+                    name,
+                    format!(
+                        "profile `{name}` has role_arn but neither source_profile nor credential_source; add one of them"
+                    ),
+                ));
+            }
+            (None, Some(cs)) => break (credential_source(name, cs)?, None),
+            (Some(src), None) => src,
+        };
+        let chain = || visited.iter().cloned().chain([src.to_string()]).collect::<Vec<_>>();
+        let Some(source) = cfg.get(src) else {
+            return Err(Error::DanglingSource {
+                profile: name.clone(),
+                missing: src.into(),
+                chain: chain().join(" -> "),
+            });
+        };
+        if visited.iter().any(|v| v == src) {
+            // Only a profile naming itself, with keys of its own, may revisit.
+            if src == name && source.has_static_keys() {
+                break static_source(source)?;
+            }
+            return Err(Error::Cycle { chain: chain() });
         }
-    }
+        visited.push(src.to_string());
+        if source.has_static_keys() || !has_role(source) {
+            break base_source(source, false)?;
+        }
+        if hops.len() >= MAX_CHAIN {
+            return Err(Error::config_of(
+                &profile.name,
+                format!(
+                    "profile `{}` has a source_profile chain of more than {MAX_CHAIN} roles; check the source_profile settings for a mistake",
+                    profile.name
+                ),
+            ));
+        }
+        current = source;
+    };
+    hops.reverse();
+    Ok(Chain { source, keys, hops, base_mfa: None })
 }
 
-fn hop_of(p: &Profile, role_arn: &str) -> Result<Hop, Error> {
+fn hop_of(cfg: &Config, env: &Env, p: &Profile, role_arn: &str) -> Result<Hop, Error> {
     let duration = match p.non_empty("duration_seconds") {
-        None => None,
-        Some(d) => Some(d.parse::<u32>().map_err(|_| {
-            Error::Config(format!("profile `{}` has duration_seconds = {d}; give a whole number of seconds", p.name))
-        })?),
+        None => DEFAULT_SECONDS,
+        Some(d) => values::parse_config_seconds(d).map_err(|why| Error::BadValue {
+            file: cfg.file_of(p, "duration_seconds").display().to_string(),
+            profile: p.name.clone(),
+            key: "duration_seconds",
+            value: d.to_string(),
+            why,
+        })?,
     };
     Ok(Hop {
         profile: p.name.clone(),
         role_arn: role_arn.to_string(),
         mfa_serial: p.non_empty("mfa_serial").map(String::from),
         external_id: p.non_empty("external_id").map(String::from),
-        session_name: p.non_empty("role_session_name").map(String::from),
+        session_name: p.non_empty("role_session_name").map_or_else(|| values::default_session_name(env), String::from),
         duration,
+        clamped_from: None,
     })
 }
 
@@ -247,14 +356,17 @@ fn credential_source(profile: &str, value: &str) -> Result<Source, Error> {
         "Environment" => Ok(Source::Environment),
         "Ec2InstanceMetadata" => Ok(Source::Imds),
         "EcsContainer" => Ok(Source::Ecs),
-        other => Err(Error::Config(format!(
-            "profile `{profile}` has credential_source = {other}; use Environment, Ec2InstanceMetadata or EcsContainer"
-        ))),
+        other => Err(Error::config_of(
+            profile,
+            format!(
+                "profile `{profile}` has credential_source = {other}; use Environment, Ec2InstanceMetadata or EcsContainer"
+            ),
+        )),
     }
 }
 
 /// A profile used for its own credentials (no AssumeRole from it).
-fn base_source(p: &Profile, top_level: bool) -> Result<Source, Error> {
+fn base_source(p: &Profile, top_level: bool) -> Result<(Source, Option<Credentials>), Error> {
     if p.has_static_keys() {
         return static_source(p);
     }
@@ -262,36 +374,46 @@ fn base_source(p: &Profile, top_level: bool) -> Result<Source, Error> {
         return Err(Error::SsoUnsupported(p.name.clone()));
     }
     if p.has("web_identity_token_file") {
-        return Err(Error::Config(format!(
-            "profile `{}` uses web_identity_token_file: not supported yet; use the aws CLI for it",
-            p.name
-        )));
+        return Err(Error::config_of(
+            &p.name,
+            format!("profile `{}` uses web_identity_token_file: not supported yet; use the aws CLI for it", p.name),
+        ));
     }
     if let Some(cmd) = p.non_empty("credential_process") {
-        return Ok(Source::Process { profile: p.name.clone(), command: cmd.to_string() });
+        return Ok((Source::Process { profile: p.name.clone(), command: cmd.to_string() }, None));
     }
     let what = if top_level { "profile" } else { "source profile" };
-    Err(Error::Config(format!(
-        "{what} `{}` has no credentials (aws_access_key_id, credential_process or role_arn); run `aws configure --profile {}` or add role_arn",
-        p.name, p.name
-    )))
+    Err(Error::config_of(
+        &p.name,
+        format!(
+            "{what} `{}` has no credentials (aws_access_key_id, credential_process or role_arn); run `aws configure --profile {}` or add role_arn",
+            p.name, p.name
+        ),
+    ))
 }
 
-fn static_source(p: &Profile) -> Result<Source, Error> {
+fn static_source(p: &Profile) -> Result<(Source, Option<Credentials>), Error> {
     let id = p.get("aws_access_key_id").unwrap_or_default();
     let secret = p.get("aws_secret_access_key").unwrap_or_default();
     if id.is_empty() || secret.is_empty() {
-        return Err(Error::Config(format!(
-            "profile `{}` has an empty aws_access_key_id or aws_secret_access_key; run `aws configure --profile {}`",
-            p.name, p.name
-        )));
+        return Err(Error::config_of(
+            &p.name,
+            format!(
+                "profile `{}` has an empty aws_access_key_id or aws_secret_access_key; run `aws configure --profile {}`",
+                p.name, p.name
+            ),
+        ));
     }
-    Ok(Source::Static {
-        profile: p.name.clone(),
+    let token = p.non_empty("aws_session_token");
+    let keys = Credentials {
         access_key_id: id.to_string(),
         secret_access_key: Secret::new(secret),
-        session_token: p.non_empty("aws_session_token").map(Secret::new),
-    })
+        session_token: token.map(Secret::new),
+        expiration: None,
+    };
+    let source =
+        Source::Static { profile: p.name.clone(), access_key_id: id.to_string(), session_token: token.is_some() };
+    Ok((source, Some(keys)))
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/NAME`, checked before any network call.
@@ -307,13 +429,15 @@ pub fn validate_role_arn(arn: &str, profile: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else if arn.is_empty() {
-        Err(Error::Config(format!(
-            "profile `{profile}` has an empty role_arn; set it to arn:aws:iam::ACCOUNT:role/NAME"
-        )))
+        Err(Error::config_of(
+            profile,
+            format!("profile `{profile}` has an empty role_arn; set it to arn:aws:iam::ACCOUNT:role/NAME"),
+        ))
     } else {
-        Err(Error::Config(format!(
-            "`{arn}` (profile `{profile}`) is not a role ARN; expected arn:aws:iam::ACCOUNT:role/NAME"
-        )))
+        Err(Error::config_of(
+            profile,
+            format!("`{arn}` (profile `{profile}`) is not a role ARN; expected arn:aws:iam::ACCOUNT:role/NAME"),
+        ))
     }
 }
 
@@ -321,28 +445,81 @@ pub fn validate_role_arn(arn: &str, profile: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
 
+    fn resolved(config: &str, creds: &str, name: &str) -> Result<Resolved, Error> {
+        resolve(&Config::parse(config, creds).unwrap(), &Env::default(), name, &Overrides::default())
+    }
+
     fn plan(config: &str, creds: &str, name: &str) -> Result<Plan, Error> {
-        resolve(&Config::parse(config, creds), &Env::default(), name, &Overrides::default())
+        resolved(config, creds, name).map(|r| r.plan)
     }
 
     const USER: &str = "[user]\naws_access_key_id = AKIAUSER\naws_secret_access_key = s\n";
     const R1: &str = "arn:aws:iam::111111111111:role/one";
     const R2: &str = "arn:aws:iam::222222222222:role/two";
+    const MFA: &str = "arn:aws:iam::123456789012:mfa/u";
 
     fn arns(p: &Plan) -> Vec<&str> {
-        p.hops.iter().map(|h| h.role_arn.as_str()).collect()
+        p.hops().map(|h| h.role_arn.as_str()).collect()
+    }
+
+    fn is_config_error(r: Result<Plan, Error>, needle: &str) -> bool {
+        matches!(r, Err(Error::Config { message, .. }) if message.contains(needle))
     }
 
     #[test]
     fn a_two_hop_chain_is_called_innermost_first() {
         let cfg = format!(
-            "[profile a]\nrole_arn = {R2}\nsource_profile = b\nregion = eu-west-1\n[profile b]\nrole_arn = {R1}\nsource_profile = user\nmfa_serial = arn:aws:iam::1:mfa/u\n"
+            "[profile a]\nrole_arn = {R2}\nsource_profile = b\nregion = eu-west-1\n[profile b]\nrole_arn = {R1}\nsource_profile = user\n"
         );
         let p = plan(&cfg, USER, "a").unwrap();
         assert_eq!(arns(&p), [R1, R2]);
-        assert_eq!(p.hops[0].mfa_serial.as_deref(), Some("arn:aws:iam::1:mfa/u"));
         assert!(matches!(p.source, Source::Static { ref profile, .. } if profile == "user"));
         assert_eq!(p.region.as_deref(), Some("eu-west-1"));
+        assert!(matches!(p.steps[0], Step::AssumeRole(_)), "no MFA, no session token step");
+    }
+
+    #[test]
+    fn the_plan_holds_no_secret_and_the_keys_travel_beside_it() {
+        let creds = "[user]\naws_access_key_id = AKIAUSER\naws_secret_access_key = TopSecret/Value\n";
+        let r = resolved("", creds, "user").unwrap();
+        assert!(!format!("{:?}", r.plan).contains("TopSecret"), "{:?}", r.plan);
+        assert_eq!(r.keys.unwrap().secret_access_key.expose(), "TopSecret/Value");
+    }
+
+    #[test]
+    fn mfa_on_the_first_hop_over_long_term_keys_plans_a_twelve_hour_session_first() {
+        let cfg = format!("[profile a]\nrole_arn = {R1}\nsource_profile = user\nmfa_serial = {MFA}\n");
+        let p = plan(&cfg, USER, "a").unwrap();
+        assert_eq!(p.steps[0], Step::SessionToken { serial: Some(MFA.into()), duration: MFA_SESSION_SECONDS });
+        assert!(matches!(&p.steps[1], Step::AssumeRole(h) if h.mfa_serial.as_deref() == Some(MFA)));
+        // Temporary keys in the file cannot get a session token: MFA goes on AssumeRole.
+        let creds = format!("{USER}aws_session_token = t\n");
+        let p = plan(&cfg, &creds, "a").unwrap();
+        assert_eq!(p.steps.len(), 1);
+    }
+
+    #[test]
+    fn a_profile_without_a_role_plans_a_session_token_of_the_asked_length() {
+        let cfg = Config::parse("", USER).unwrap();
+        let over = Overrides { duration: Some(7200), ..Default::default() };
+        let p = resolve(&cfg, &Env::default(), "user", &over).unwrap().plan;
+        assert_eq!(p.steps, [Step::SessionToken { serial: None, duration: 7200 }]);
+        let p = plan("", USER, "user").unwrap();
+        assert_eq!(p.steps, [Step::SessionToken { serial: None, duration: DEFAULT_SECONDS }]);
+    }
+
+    #[test]
+    fn a_chained_hop_is_clamped_to_an_hour_in_the_plan() {
+        let cfg = format!(
+            "[profile a]\nrole_arn = {R2}\nsource_profile = b\nduration_seconds = 7200\n[profile b]\nrole_arn = {R1}\nsource_profile = user\nduration_seconds = 7200\n"
+        );
+        let p = plan(&cfg, USER, "a").unwrap();
+        let hops: Vec<&Hop> = p.hops().collect();
+        assert_eq!((hops[0].duration, hops[0].clamped_from), (7200, None), "the first hop is not chained");
+        assert_eq!((hops[1].duration, hops[1].clamped_from), (3600, Some(7200)));
+        let cfg =
+            format!("[profile a]\nrole_arn = {R1}\ncredential_source = Ec2InstanceMetadata\nduration_seconds = 7200\n");
+        assert_eq!(plan(&cfg, "", "a").unwrap().hops().next().unwrap().duration, 3600, "instance roles chain");
     }
 
     #[test]
@@ -370,14 +547,30 @@ mod tests {
         let cfg = format!(
             "[profile a]\nrole_arn = {R1}\nsource_profile = b\n[profile b]\nrole_arn = {R2}\nsource_profile = a\n"
         );
-        let err = plan(&cfg, "", "a").unwrap_err();
-        assert_eq!(err.to_string().split(';').next().unwrap(), "source_profile cycle: a -> b -> a");
+        assert!(matches!(plan(&cfg, "", "a"), Err(Error::Cycle { chain }) if chain == ["a", "b", "a"]));
     }
 
     #[test]
     fn a_self_reference_without_keys_is_a_cycle() {
         let cfg = format!("[profile a]\nrole_arn = {R1}\nsource_profile = a\n");
-        assert!(matches!(plan(&cfg, "", "a"), Err(Error::Cycle(c)) if c == "a -> a"));
+        assert!(matches!(plan(&cfg, "", "a"), Err(Error::Cycle { chain }) if chain == ["a", "a"]));
+    }
+
+    #[test]
+    fn a_chain_deeper_than_the_limit_is_an_error_not_a_stack_overflow() {
+        let mut cfg = String::new();
+        for i in 0..50_000 {
+            cfg.push_str(&format!("[profile p{i}]\nrole_arn = {R1}\nsource_profile = p{}\n", i + 1));
+        }
+        cfg.push_str(&format!("[profile p50000]\nrole_arn = {R1}\nsource_profile = user\n"));
+        assert!(is_config_error(plan(&cfg, USER, "p0"), "more than 64 roles"));
+        // At the limit it still works.
+        let mut cfg = String::new();
+        for i in 0..MAX_CHAIN - 1 {
+            cfg.push_str(&format!("[profile p{i}]\nrole_arn = {R1}\nsource_profile = p{}\n", i + 1));
+        }
+        cfg.push_str(&format!("[profile p{}]\nrole_arn = {R1}\nsource_profile = user\n", MAX_CHAIN - 1));
+        assert_eq!(plan(&cfg, USER, "p0").unwrap().hops().count(), MAX_CHAIN);
     }
 
     #[test]
@@ -397,11 +590,11 @@ mod tests {
     #[test]
     fn credential_source_and_source_profile_together_are_refused() {
         let cfg = format!("[profile a]\nrole_arn = {R1}\nsource_profile = user\ncredential_source = Environment\n");
-        assert!(matches!(plan(&cfg, USER, "a"), Err(Error::Config(m)) if m.contains("both")));
+        assert!(is_config_error(plan(&cfg, USER, "a"), "both"));
         let cfg = format!("[profile a]\nrole_arn = {R1}\ncredential_source = Ec2InstanceMetadata\n");
         assert!(plan(&cfg, "", "a").unwrap().source.is_role_session());
         let cfg = format!("[profile a]\nrole_arn = {R1}\ncredential_source = Bogus\n");
-        assert!(matches!(plan(&cfg, "", "a"), Err(Error::Config(m)) if m.contains("EcsContainer")));
+        assert!(is_config_error(plan(&cfg, "", "a"), "EcsContainer"));
     }
 
     #[test]
@@ -427,36 +620,60 @@ mod tests {
             "[profile a]\nrole_arn = {R2}\nsource_profile = b\nduration_seconds = 7200\nexternal_id = ext-a\nrole_session_name = alice\n[profile b]\nrole_arn = {R1}\nsource_profile = user\nexternal_id = ext-b\n"
         );
         let over = Overrides { duration: Some(900), region: Some("ap-south-1".into()), ..Default::default() };
-        let p = resolve(&Config::parse(&cfg, USER), &Env::default(), "a", &over).unwrap();
-        assert_eq!(p.hops[0].external_id.as_deref(), Some("ext-b"));
-        assert_eq!(p.hops[1].external_id.as_deref(), Some("ext-a"));
-        assert_eq!(p.hops[1].session_name.as_deref(), Some("alice"));
-        assert_eq!(p.hops[1].duration, Some(900));
+        let p =
+            resolve(&Config::parse(&cfg, USER).unwrap(), &Env::from_pairs([("USER", "bob")]), "a", &over).unwrap().plan;
+        let hops: Vec<&Hop> = p.hops().collect();
+        assert_eq!(hops[0].external_id.as_deref(), Some("ext-b"));
+        assert_eq!(hops[0].session_name, "rolesh-bob", "the default session name is resolved in the plan");
+        assert_eq!(hops[1].external_id.as_deref(), Some("ext-a"));
+        assert_eq!(hops[1].session_name, "alice");
+        assert_eq!(hops[1].duration, 900);
         assert_eq!(p.region.as_deref(), Some("ap-south-1"));
     }
 
     #[test]
     fn a_bare_arn_sources_from_the_environment_or_the_default_profile() {
         let env = Env::from_pairs([("AWS_ACCESS_KEY_ID", "AKIAENV")]);
-        let p = resolve(&Config::parse("", USER), &env, R1, &Overrides::default()).unwrap();
+        let cfg = Config::parse("", USER).unwrap();
+        let p = resolve(&cfg, &env, R1, &Overrides::default()).unwrap().plan;
         assert!(matches!(p.source, Source::Environment));
-        let cfg = Config::parse("", "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = s\n");
-        let p = resolve(&cfg, &Env::default(), R1, &Overrides::default()).unwrap();
+        let cfg = Config::parse("", "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = s\n").unwrap();
+        let p = resolve(&cfg, &Env::default(), R1, &Overrides::default()).unwrap().plan;
         assert!(matches!(p.source, Source::Static { ref profile, .. } if profile == "default"));
         let over = Overrides { source_profile: Some("user".into()), ..Default::default() };
-        let p = resolve(&Config::parse("", USER), &Env::default(), R1, &over).unwrap();
+        let p = resolve(&Config::parse("", USER).unwrap(), &Env::default(), R1, &over).unwrap().plan;
         assert!(matches!(p.source, Source::Static { ref profile, .. } if profile == "user"));
-        let p = resolve(&Config::default(), &Env::default(), R1, &Overrides::default()).unwrap();
+        let p = resolve(&Config::default(), &Env::default(), R1, &Overrides::default()).unwrap().plan;
         assert!(matches!(p.source, Source::DefaultChain));
         assert_eq!(arns(&p), [R1]);
     }
 
     #[test]
+    fn aws_profile_set_to_the_arn_itself_is_an_error_not_a_stack_overflow() {
+        let env = Env::from_pairs([("AWS_PROFILE", R1)]);
+        let err = resolve(&Config::default(), &env, R1, &Overrides::default()).unwrap_err();
+        assert!(matches!(&err, Error::Usage(m) if m.starts_with("AWS_PROFILE is a role ARN")), "{err}");
+        let over = Overrides { source_profile: Some(R2.into()), ..Default::default() };
+        assert!(matches!(resolve(&Config::default(), &Env::default(), R1, &over), Err(Error::Usage(_))));
+    }
+
+    #[test]
     fn malformed_role_arns_and_durations_are_config_errors() {
         let cfg = "[profile a]\nrole_arn = arn:aws:iam::12:role/x\nsource_profile = user\n";
-        assert!(matches!(plan(cfg, USER, "a"), Err(Error::Config(m)) if m.contains("not a role ARN")));
-        let cfg = format!("[profile a]\nrole_arn = {R1}\nsource_profile = user\nduration_seconds = 1h\n");
-        assert!(matches!(plan(&cfg, USER, "a"), Err(Error::Config(m)) if m.contains("duration_seconds")));
+        assert!(is_config_error(plan(cfg, USER, "a"), "not a role ARN"));
         assert!(matches!(plan("", "", "nope"), Err(Error::UnknownProfile { .. })));
+    }
+
+    #[test]
+    fn an_out_of_range_duration_seconds_names_file_profile_and_key() {
+        for value in ["1h", "0", "3000000000", "43201", "-5"] {
+            let cfg = format!("[profile a]\nrole_arn = {R1}\nsource_profile = user\nduration_seconds = {value}\n");
+            match plan(&cfg, USER, "a") {
+                Err(Error::BadValue { profile, key, value: v, .. }) => {
+                    assert_eq!((profile.as_str(), key, v.as_str()), ("a", "duration_seconds", value));
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+        }
     }
 }

@@ -1,42 +1,81 @@
-//! Temporary credentials on disk: one 0600 JSON file per resolved chain under the platform
-//! cache dir (0700), named by a hash of the chain (never by anything secret), written
-//! atomically, with a lock file per key so concurrent cold starts make one STS call.
+//! Temporary credentials on disk: one 0600 JSON file per plan prefix under the platform cache
+//! dir (0700), named by a hash of the plan's source and steps (never by anything secret),
+//! written atomically, with a lock file per key so concurrent cold starts make one STS call.
+//!
+//! Reuse rule: a set handed to a command or a shell is reused while at least half of its
+//! lifetime is left (and never within 5 minutes of expiry), so `use` never gives a shell a
+//! session with minutes to live; an MFA session that only signs the next AssumeRole is reused
+//! until 5 minutes before it expires.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Credentials;
 use super::sts::Endpoint;
+use crate::credentials::{CredentialJson, CredentialJsonIn, Credentials};
 use crate::env::Env;
-use crate::error::Error;
+use crate::error::{Error, Warning};
 use crate::fsutil;
-use crate::profile::{Plan, Source};
+use crate::profile::{Plan, Source, Step};
 
-/// A cached set is used until this close to its expiry, then refreshed.
-const REFRESH_MARGIN_SECS: i64 = 5 * 60;
+/// Never reuse a set this close to its expiry.
+const MARGIN_SECS: i64 = 5 * 60;
 /// Long enough for the lock holder to read an MFA code from its user.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(180);
-const FORMAT: u32 = 1;
+/// The version of the files; a file of another version is a miss.
+const FORMAT: u32 = 2;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What a cached set is needed for, which decides how much life it must have left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Handed to a command or a shell: at least half its lifetime left.
+    Handed,
+    /// Only signs the next call: valid for a few more minutes.
+    Signing,
+}
+
+#[derive(Debug, Clone)]
 pub struct Cached {
-    pub format: u32,
     pub credentials: Credentials,
     pub assumed_arn: Option<String>,
+    /// When STS issued the set; with the expiry it gives the lifetime.
+    pub issued: DateTime<Utc>,
 }
 
 impl Cached {
     pub fn new(credentials: Credentials, assumed_arn: Option<String>) -> Self {
-        Cached { format: FORMAT, credentials, assumed_arn }
+        Cached { credentials, assumed_arn, issued: Utc::now() }
     }
 
-    fn is_fresh(&self) -> bool {
-        self.credentials.expiration.is_some_and(|e| (e - Utc::now()).num_seconds() > REFRESH_MARGIN_SECS)
+    fn is_fresh(&self, need: Need, now: DateTime<Utc>) -> bool {
+        let Some(expires) = self.credentials.expiration else { return false };
+        let left = (expires - now).num_seconds();
+        let lifetime = (expires - self.issued).num_seconds();
+        match need {
+            Need::Handed => left > MARGIN_SECS && left >= lifetime / 2,
+            Need::Signing => left > MARGIN_SECS,
+        }
     }
+}
+
+/// The file's shape on disk; the credentials in the JSON shape AWS tools use.
+#[derive(Serialize)]
+struct FileOut<'a> {
+    format: u32,
+    credentials: CredentialJson<'a>,
+    assumed_arn: Option<&'a str>,
+    issued: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+struct FileIn {
+    format: u32,
+    credentials: CredentialJsonIn,
+    assumed_arn: Option<String>,
+    issued: DateTime<Utc>,
 }
 
 pub struct Cache {
@@ -57,14 +96,18 @@ impl Cache {
         self.dir.join(format!("{key}.{ext}"))
     }
 
-    /// The cached set for `key` if it is still good; an unreadable file counts as a miss.
-    pub fn load_fresh(&self, key: &str) -> Option<Cached> {
+    /// The cached set for `key` if it is good enough for `need`; a missing, stale or
+    /// unreadable file is a miss.
+    pub fn load(&self, key: &str, need: Need, _warnings: &mut Vec<Warning>) -> Option<Cached> {
         let bytes = std::fs::read(self.path(key, "json")).ok()?;
-        let cached: Cached = serde_json::from_slice(&bytes).ok()?;
-        (cached.format == FORMAT && cached.is_fresh()).then_some(cached)
+        let file: FileIn = serde_json::from_slice(&bytes).ok()?;
+        let cached =
+            Cached { credentials: file.credentials.into(), assumed_arn: file.assumed_arn, issued: file.issued };
+        (file.format == FORMAT && cached.is_fresh(need, Utc::now())).then_some(cached)
     }
 
-    pub fn lock(&self, key: &str) -> Result<std::fs::File, Error> {
+    /// Holds `key` against other rolesh processes until the lock is dropped.
+    pub fn lock(&self, key: &str, _profile: &str) -> Result<std::fs::File, Error> {
         fsutil::private_dir(&self.dir).map_err(|e| Error::state("create the cache directory", &self.dir, e))?;
         let path = self.path(key, "lock");
         fsutil::lock(&path, LOCK_TIMEOUT).map_err(|e| Error::state("lock", &path, e))
@@ -73,8 +116,14 @@ impl Cache {
     pub fn store(&self, key: &str, cached: &Cached) -> Result<(), Error> {
         fsutil::private_dir(&self.dir).map_err(|e| Error::state("create the cache directory", &self.dir, e))?;
         let path = self.path(key, "json");
+        let file = FileOut {
+            format: FORMAT,
+            credentials: cached.credentials.json(),
+            assumed_arn: cached.assumed_arn.as_deref(),
+            issued: cached.issued,
+        };
         let bytes =
-            serde_json::to_vec(cached).map_err(|e| Error::State(format!("could not encode credentials: {e}")))?;
+            serde_json::to_vec(&file).map_err(|e| Error::Local(format!("could not encode credentials: {e}")))?;
         fsutil::write_atomic(&path, &bytes, 0o600).map_err(|e| Error::state("write", &path, e))
     }
 }
@@ -102,33 +151,34 @@ fn source_id(source: &Source, env: &Env) -> String {
     }
 }
 
-/// The key of a whole chain: base source, every hop's parameters, and the STS endpoint.
-pub fn plan_key(plan: &Plan, endpoint: &Endpoint, env: &Env) -> String {
+/// The key of the credentials after the plan's first `steps` calls: the base source, those
+/// steps' parameters and the STS endpoint. The key after a GetSessionToken step is shared by
+/// every plan that starts the same way, which is how roles share one MFA session.
+pub fn key(plan: &Plan, steps: usize, endpoint: &Endpoint, env: &Env) -> String {
     let mut parts = vec!["plan".to_string(), source_id(&plan.source, env), endpoint.url.clone().unwrap_or_default()];
-    parts.push(plan.mfa_serial.clone().unwrap_or_default());
-    parts.push(plan.duration.map(|d| d.to_string()).unwrap_or_default());
-    for hop in &plan.hops {
-        parts.extend([
-            hop.role_arn.clone(),
-            hop.mfa_serial.clone().unwrap_or_default(),
-            hop.external_id.clone().unwrap_or_default(),
-            hop.session_name.clone().unwrap_or_default(),
-            hop.duration.map(|d| d.to_string()).unwrap_or_default(),
-        ]);
+    for step in &plan.steps[..steps.min(plan.steps.len())] {
+        match step {
+            Step::SessionToken { serial, duration } => {
+                parts.extend(["session-token".into(), serial.clone().unwrap_or_default(), duration.to_string()]);
+            }
+            Step::AssumeRole(hop) => parts.extend([
+                "assume-role".into(),
+                hop.role_arn.clone(),
+                hop.mfa_serial.clone().unwrap_or_default(),
+                hop.external_id.clone().unwrap_or_default(),
+                hop.session_name.clone(),
+                hop.duration.to_string(),
+            ]),
+        }
     }
     hash(&parts.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
-/// The key of an MFA session: the long-term key id and the device.
-pub fn mfa_key(access_key_id: &str, serial: Option<&str>, seconds: u32, endpoint: &Endpoint) -> String {
-    let secs = seconds.to_string();
-    hash(&["mfa", access_key_id, serial.unwrap_or_default(), &secs, endpoint.url.as_deref().unwrap_or_default()])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Secret;
+    use crate::credentials::Secret;
+    use crate::profile::{Config, Overrides, resolve};
 
     fn creds(expires_in: i64) -> Credentials {
         Credentials {
@@ -139,25 +189,58 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_set_is_reused_until_five_minutes_before_expiry() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache { dir: dir.path().join("c") };
-        cache.store("k", &Cached::new(creds(3600), Some("arn".into()))).unwrap();
-        assert_eq!(cache.load_fresh("k").unwrap().assumed_arn.as_deref(), Some("arn"));
-        cache.store("k", &Cached::new(creds(299), None)).unwrap();
-        assert!(cache.load_fresh("k").is_none());
-        std::fs::write(cache.path("k", "json"), b"{garbage").unwrap();
-        assert!(cache.load_fresh("k").is_none());
+    fn issued_ago(expires_in: i64, ago: i64) -> Cached {
+        Cached { issued: Utc::now() - chrono::Duration::seconds(ago), ..Cached::new(creds(expires_in), None) }
     }
 
     #[test]
-    fn keys_differ_by_every_hop_parameter_and_hold_no_secret() {
+    fn a_handed_set_is_reused_while_half_its_lifetime_is_left() {
+        let now = Utc::now();
+        assert!(issued_ago(3600, 0).is_fresh(Need::Handed, now));
+        assert!(issued_ago(1900, 1700).is_fresh(Need::Handed, now), "32 of 60 minutes left");
+        assert!(!issued_ago(1700, 1900).is_fresh(Need::Handed, now), "28 of 60 minutes left");
+        assert!(!issued_ago(299, 0).is_fresh(Need::Handed, now), "never within five minutes");
+    }
+
+    #[test]
+    fn a_signing_set_is_reused_until_five_minutes_before_expiry() {
+        let now = Utc::now();
+        assert!(issued_ago(600, 42_600).is_fresh(Need::Signing, now), "an MFA session with 10 of 720 minutes left");
+        assert!(!issued_ago(600, 42_600).is_fresh(Need::Handed, now));
+        assert!(!issued_ago(299, 0).is_fresh(Need::Signing, now));
+    }
+
+    #[test]
+    fn a_stored_set_loads_back_and_garbage_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache { dir: dir.path().join("c") };
+        let mut w = Vec::new();
+        cache.store("k", &Cached::new(creds(3600), Some("arn".into()))).unwrap();
+        let hit = cache.load("k", Need::Handed, &mut w).unwrap();
+        assert_eq!(hit.assumed_arn.as_deref(), Some("arn"));
+        assert_eq!(hit.credentials.secret_access_key.expose(), "s");
+        std::fs::write(cache.path("k", "json"), b"{garbage").unwrap();
+        assert!(cache.load("k", Need::Handed, &mut w).is_none());
+    }
+
+    #[test]
+    fn keys_differ_by_every_step_and_prefixes_are_shared() {
+        let cfg = Config::parse(
+            "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/a\nsource_profile = u\nmfa_serial = arn:aws:iam::1:mfa/u\n\
+             [profile b]\nrole_arn = arn:aws:iam::111111111111:role/b\nsource_profile = u\nmfa_serial = arn:aws:iam::1:mfa/u\n",
+            "[u]\naws_access_key_id = AKIAU\naws_secret_access_key = secretvalue\n",
+        )
+        .unwrap();
         let e = Endpoint { url: None, region: "us-east-1".into() };
-        let k1 = mfa_key("AKIA1", Some("arn:mfa"), 3600, &e);
-        let k2 = mfa_key("AKIA1", Some("arn:mfa"), 7200, &e);
-        assert_ne!(k1, k2);
-        assert_eq!(k1.len(), 32);
-        assert!(k1.bytes().all(|b| b.is_ascii_hexdigit()));
+        let env = Env::default();
+        let plan = |name: &str| resolve(&cfg, &env, name, &Overrides::default()).unwrap().plan;
+        let (a, b) = (plan("a"), plan("b"));
+        assert_eq!(key(&a, 1, &e, &env), key(&b, 1, &e, &env), "one MFA session for both roles");
+        assert_ne!(key(&a, 2, &e, &env), key(&b, 2, &e, &env));
+        let k = key(&a, 2, &e, &env);
+        assert_eq!(k.len(), 32);
+        assert!(k.bytes().all(|b| b.is_ascii_hexdigit()));
+        let other = Endpoint { url: Some("http://127.0.0.1:1".into()), region: "us-east-1".into() };
+        assert_ne!(key(&a, 2, &other, &env), k);
     }
 }

@@ -10,7 +10,7 @@ pub fn validate(code: &str) -> Result<(), Error> {
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(Error::Mfa("the MFA code must be the 6 digits your device shows".into()))
+        Err(Error::mfa(None, "the MFA code must be the 6 digits your device shows"))
     }
 }
 
@@ -34,16 +34,19 @@ impl Codes {
 
 fn ask(serial: &str, profile: &str) -> Result<String, Error> {
     let no_tty = |_| {
-        Error::Mfa(format!(
-            "profile `{profile}` needs an MFA code for {serial} and there is no terminal to ask on; pass --mfa-token CODE"
-        ))
+        Error::mfa(
+            Some(profile),
+            format!(
+                "profile `{profile}` needs an MFA code for {serial} and there is no terminal to ask on; pass --mfa-token CODE"
+            ),
+        )
     };
     let (input, mut output) = terminal().map_err(no_tty)?;
     write!(output, "MFA code for {serial}: ").and_then(|_| output.flush()).map_err(no_tty)?;
     let mut line = String::new();
     BufReader::new(input).read_line(&mut line).map_err(no_tty)?;
     if line.is_empty() {
-        return Err(Error::Mfa(format!("no MFA code entered for {serial}; pass --mfa-token CODE")));
+        return Err(Error::mfa(Some(profile), format!("no MFA code entered for {serial}; pass --mfa-token CODE")));
     }
     let code = line.trim().to_string();
     validate(&code)?;
@@ -71,7 +74,7 @@ mod tests {
     fn only_six_digit_codes_pass() {
         assert!(validate("123456").is_ok());
         for bad in ["12345", "1234567", "12345a", " 123456", "", "１２３４５６"] {
-            assert!(matches!(validate(bad), Err(Error::Mfa(_))), "{bad:?}");
+            assert!(matches!(validate(bad), Err(Error::Mfa { .. })), "{bad:?}");
         }
     }
 

@@ -1,89 +1,20 @@
-//! Turning a [`Plan`] into temporary credentials: the cache first, then (only on a miss) a
-//! tokio runtime and the STS calls. A cache hit never builds a runtime or loads SDK config.
+//! Carrying out a [`Plan`]: the cache first, then (only on a miss) a tokio runtime, the base
+//! credentials and the plan's STS calls in order. A cache hit never builds a runtime or
+//! loads SDK config. Nothing here prints: warnings come back with the session.
 
 pub mod cache;
-pub mod ledger;
 pub mod mfa;
 pub mod source;
 pub mod sts;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 
+use crate::credentials::{Credentials, rfc3339};
 use crate::env::Env;
-use crate::error::Error;
-use crate::profile::Plan;
-use cache::{Cache, Cached};
-
-/// A secret string: `Debug` never shows it, so it cannot leak into logs or panics.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(****)")
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Credentials {
-    pub access_key_id: String,
-    pub secret_access_key: Secret,
-    pub session_token: Option<Secret>,
-    pub expiration: Option<DateTime<Utc>>,
-}
-
-impl Credentials {
-    /// An access key id as aws-vault shows one: all but the last four characters hidden.
-    /// Counts characters, not bytes: a key id read from a file may hold anything, and a byte
-    /// slice could split a character (a panic).
-    pub fn masked_id(&self) -> String {
-        let n = self.access_key_id.chars().count();
-        let tail: String = self.access_key_id.chars().skip(n.saturating_sub(4)).collect();
-        format!("****{tail}")
-    }
-}
-
-/// The JSON shape AWS tools read credentials in: `credential-process` prints it with
-/// `Version: 1`, `export --format json` with `Region`.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CredentialJson<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<u32>,
-    pub access_key_id: &'a str,
-    pub secret_access_key: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_token: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expiration: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<&'a str>,
-}
-
-impl Credentials {
-    pub fn json(&self) -> CredentialJson<'_> {
-        CredentialJson {
-            version: None,
-            access_key_id: &self.access_key_id,
-            secret_access_key: self.secret_access_key.expose(),
-            session_token: self.session_token.as_ref().map(Secret::expose),
-            expiration: self.expiration.map(rfc3339),
-            region: None,
-        }
-    }
-}
+use crate::error::{Error, Warning};
+use crate::profile::resolve::CHAINED_MAX_SECONDS;
+use crate::profile::{Resolved, Step};
+use cache::{Cache, Cached, Need};
 
 /// Temporary credentials for one profile, ready to hand to a child or a shell.
 #[derive(Debug, Clone)]
@@ -129,10 +60,6 @@ pub fn expires_in(env: &Env) -> Option<DateTime<Utc>> {
     env.get("ROLESH_EXPIRES").and_then(|s| s.parse::<i64>().ok()).and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
 }
 
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// A short id for a new session, unique enough on one machine: pid and clock, in hex.
 pub fn new_session_id() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
@@ -142,14 +69,25 @@ pub fn new_session_id() -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub no_cache: bool,
-    /// Fetch anew even when the cached set is fresh (it was revoked, say), and cache the result.
+    /// Fetch anew even when cached sets are fresh (they were revoked, say), the MFA session
+    /// included, and cache the results.
     pub refresh: bool,
     pub mfa_token: Option<String>,
 }
 
-/// Credentials for `plan`, from the cache when fresh, else from STS (one caller per cache
-/// key at a time: the others wait on its lock and then read what it wrote).
-pub fn obtain(plan: &Plan, env: &Env, opts: &Options) -> Result<Session, Error> {
+/// A session and what the user should be told about getting it.
+#[derive(Debug)]
+pub struct Obtained {
+    pub session: Session,
+    pub warnings: Vec<Warning>,
+}
+
+/// Credentials for a resolved plan, from the cache when fresh, else from STS (one caller per
+/// cache key at a time: the others wait on its lock and then read what it wrote). Cache
+/// trouble is a warning: the cache is an optimisation, and failing after STS has answered
+/// would throw fresh credentials (and a one-time MFA code) away.
+pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained, Error> {
+    let plan = &resolved.plan;
     if let Some(code) = &opts.mfa_token {
         mfa::validate(code)?;
     }
@@ -157,127 +95,157 @@ pub fn obtain(plan: &Plan, env: &Env, opts: &Options) -> Result<Session, Error> 
     // (aws CLI v1 reads only AWS_DEFAULT_REGION, the SDKs prefer AWS_REGION).
     let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
     let endpoint = sts::Endpoint::from_env(env, region);
-    let cache = if opts.no_cache { None } else { Some(Cache::open(env)?) };
-    let key = cache::plan_key(plan, &endpoint, env);
-    let session_of = |c: Cached| Session {
-        profile: plan.profile.clone(),
-        role_arn: plan.hops.last().map(|h| h.role_arn.clone()),
-        assumed_arn: c.assumed_arn,
-        credentials: c.credentials,
-        region: region.map(String::from),
+    let mut warnings = Vec::new();
+    let session_of = |c: Cached, warnings: Vec<Warning>| Obtained {
+        session: Session {
+            profile: plan.profile.clone(),
+            role_arn: plan.role_arn().map(String::from),
+            assumed_arn: c.assumed_arn,
+            credentials: c.credentials,
+            region: region.map(String::from),
+        },
+        warnings,
     };
-    let hit = |cache: &Cache| if opts.refresh { None } else { cache.load_fresh(&key).map(session_of) };
-    let Some(cache) = cache else {
-        return fetch(plan, env, opts, &endpoint, None).map(session_of);
+    let cache = if opts.no_cache { None } else { Cache::open(env).map_err(|e| warnings.push(cache_warning(&e))).ok() };
+    let key = cache::key(plan, plan.steps.len(), &endpoint, env);
+    let hit = |cache: &Cache, warnings: &mut Vec<Warning>| {
+        if opts.refresh { None } else { cache.load(&key, Need::Handed, warnings) }
     };
-    if let Some(s) = hit(&cache) {
-        return Ok(s);
+    if let Some(c) = &cache
+        && let Some(cached) = hit(c, &mut warnings)
+    {
+        return Ok(session_of(cached, warnings));
     }
-    let _lock = cache.lock(&key)?;
-    if let Some(s) = hit(&cache) {
-        return Ok(s);
+    let lock = match &cache {
+        Some(c) => match c.lock(&key, &plan.profile) {
+            Ok(lock) => Some(lock),
+            Err(e) => {
+                warnings.push(cache_warning(&e));
+                None
+            }
+        },
+        None => None,
+    };
+    // Another process may have fetched it while we waited for the lock.
+    let cache = if lock.is_some() { cache } else { None };
+    if let Some(c) = &cache
+        && let Some(cached) = hit(c, &mut warnings)
+    {
+        return Ok(session_of(cached, warnings));
     }
-    let fresh = fetch(plan, env, opts, &endpoint, Some(&cache))?;
+    let fresh = runtime()?.block_on(run_plan(resolved, env, opts, &endpoint, cache.as_ref(), &mut warnings))?;
     // Long-term keys (a credential_process that returns them) are never written to disk.
-    if fresh.credentials.expiration.is_some() {
-        cache.store(&key, &fresh)?;
+    if let Some(c) = &cache
+        && fresh.credentials.expiration.is_some()
+        && let Err(e) = c.store(&key, &fresh)
+    {
+        warnings.push(cache_warning(&e));
     }
-    Ok(session_of(fresh))
+    Ok(session_of(fresh, warnings))
 }
 
-/// How long an MFA session from GetSessionToken lasts: a working day, so switching between
-/// roles that share a source and an MFA device asks for a code about once a day.
-const MFA_SESSION_SECONDS: u32 = 12 * 3600;
-/// AWS caps a session assumed with role credentials ("role chaining") at one hour.
-const CHAINED_MAX_SECONDS: u32 = 3600;
-pub const DEFAULT_SECONDS: u32 = 3600;
+fn cache_warning(e: &Error) -> Warning {
+    Warning::Cache(format!("{}; going on without the credential cache", e.render()))
+}
 
-fn fetch(
-    plan: &Plan,
+/// The plan's calls, in order, from the base credentials.
+async fn run_plan(
+    resolved: &Resolved,
     env: &Env,
     opts: &Options,
     endpoint: &sts::Endpoint,
     cache: Option<&Cache>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<Cached, Error> {
+    let plan = &resolved.plan;
     let mut codes = mfa::Codes::new(opts.mfa_token.clone());
-    runtime()?.block_on(async {
-        let mut creds = source::base(&plan.source, env).await?;
-        let first_serial = match plan.hops.first() {
-            Some(hop) => hop.mfa_serial.as_deref(),
-            None => plan.mfa_serial.as_deref(),
-        };
-        let mut mfa_done = false;
-        let mut assumed_arn = None;
-        if creds.session_token.is_none() && (first_serial.is_some() || plan.hops.is_empty()) {
-            // Long-term keys: an MFA session (GetSessionToken) first, cached on its own so
-            // roles sharing this source and device reuse it. Without hops, GetSessionToken
-            // keeps the long-term keys away from the child.
-            let seconds = if plan.hops.is_empty() { plan_duration(plan) } else { MFA_SESSION_SECONDS };
-            let call = sts::Call { endpoint, source: &plan.source, profile: &plan.profile };
-            creds = mfa_session(&call, creds, first_serial, seconds, &mut codes, cache).await?;
-            mfa_done = first_serial.is_some();
+    let mut creds = source::base(&plan.source, resolved.keys.as_ref(), env).await?;
+    // The device a GetSessionToken just used: the next AssumeRole needs no code for it.
+    let mut mfa_done: Option<&str> = None;
+    let mut assumed_arn = None;
+    for (i, step) in plan.steps.iter().enumerate() {
+        match step {
+            Step::SessionToken { serial, duration } => {
+                // Temporary already: STS refuses GetSessionToken for those, and MFA (if any)
+                // goes on the AssumeRole that follows.
+                if creds.session_token.is_some() {
+                    continue;
+                }
+                let call = sts::Call { endpoint, source: &plan.source, profile: &plan.profile };
+                // An MFA session that signs the roles after it is cached on its own, so roles
+                // sharing this source and device reuse it; it need only be valid for the call.
+                let own_cache = cache.filter(|_| i + 1 < plan.steps.len());
+                let key = cache::key(plan, i + 1, endpoint, env);
+                creds = session_token(
+                    &call,
+                    creds,
+                    serial.as_deref(),
+                    *duration,
+                    &mut codes,
+                    own_cache,
+                    &key,
+                    opts,
+                    warnings,
+                )
+                .await?;
+                mfa_done = serial.as_deref();
+            }
+            Step::AssumeRole(hop) => {
+                let mfa = match &hop.mfa_serial {
+                    Some(serial) if mfa_done != Some(serial.as_str()) => {
+                        Some((serial.as_str(), codes.take(serial, &hop.profile)?))
+                    }
+                    _ => None,
+                };
+                mfa_done = None;
+                if let Some(requested) = hop.clamped_from {
+                    warnings.push(Warning::Clamped { role_arn: hop.role_arn.clone(), requested });
+                }
+                let call = sts::Call { endpoint, source: &plan.source, profile: &hop.profile };
+                let out = match call.assume_role(&creds, hop, hop.duration, mfa.clone()).await {
+                    // Keys with a session token may be a role's (a credential_process, the
+                    // environment, a saved session): STS then allows an hour at most.
+                    Err(e) if e.is_role_chaining_limit() && hop.duration > CHAINED_MAX_SECONDS => {
+                        warnings.push(Warning::Clamped { role_arn: hop.role_arn.clone(), requested: hop.duration });
+                        call.assume_role(&creds, hop, CHAINED_MAX_SECONDS, mfa).await?
+                    }
+                    other => other?,
+                };
+                creds = out.credentials;
+                assumed_arn = out.assumed_arn;
+            }
         }
-        for (i, hop) in plan.hops.iter().enumerate() {
-            let chained = i > 0 || plan.source.is_role_session();
-            let requested = hop.duration.unwrap_or(DEFAULT_SECONDS);
-            let seconds = if chained && requested > CHAINED_MAX_SECONDS {
-                eprintln!(
-                    "rolesh: {} is assumed with role credentials (role chaining), which AWS caps at 1h; asking for 3600s instead of {requested}s",
-                    hop.role_arn
-                );
-                CHAINED_MAX_SECONDS
-            } else {
-                requested
-            };
-            let mfa = match &hop.mfa_serial {
-                Some(serial) if !(i == 0 && mfa_done) => Some((serial.as_str(), codes.take(serial, &hop.profile)?)),
-                _ => None,
-            };
-            let session_name = hop.session_name.clone().unwrap_or_else(|| default_session_name(env));
-            let call = sts::Call { endpoint, source: &plan.source, profile: &hop.profile };
-            let out = call.assume_role(&creds, hop, &session_name, seconds, mfa).await?;
-            creds = out.credentials;
-            assumed_arn = out.assumed_arn;
-        }
-        Ok(Cached::new(creds, assumed_arn))
-    })
-}
-
-/// A single-threaded runtime for the SDK's calls: rolesh makes them one after another.
-pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::State(format!("could not start the async runtime: {e}")))
-}
-
-fn plan_duration(plan: &Plan) -> u32 {
-    match plan.hops.last() {
-        Some(hop) => hop.duration,
-        None => plan.duration,
     }
-    .unwrap_or(DEFAULT_SECONDS)
+    Ok(Cached::new(creds, assumed_arn))
 }
 
-async fn mfa_session(
+#[allow(clippy::too_many_arguments)]
+async fn session_token(
     call: &sts::Call<'_>,
     creds: Credentials,
     serial: Option<&str>,
     seconds: u32,
     codes: &mut mfa::Codes,
     cache: Option<&Cache>,
+    key: &str,
+    opts: &Options,
+    warnings: &mut Vec<Warning>,
 ) -> Result<Credentials, Error> {
-    let key = cache::mfa_key(&creds.access_key_id, serial, seconds, call.endpoint);
-    let _lock = match cache {
+    let lock = match cache {
         Some(c) => {
-            if let Some(hit) = c.load_fresh(&key) {
+            if !opts.refresh
+                && let Some(hit) = c.load(key, Need::Signing, warnings)
+            {
                 return Ok(hit.credentials);
             }
-            let lock = c.lock(&key)?;
-            if let Some(hit) = c.load_fresh(&key) {
+            let lock = c.lock(key, call.profile).map_err(|e| warnings.push(cache_warning(&e))).ok();
+            if lock.is_some()
+                && !opts.refresh
+                && let Some(hit) = c.load(key, Need::Signing, warnings)
+            {
                 return Ok(hit.credentials);
             }
-            Some(lock)
+            lock
         }
         None => None,
     };
@@ -286,132 +254,26 @@ async fn mfa_session(
         None => None,
     };
     let session = call.get_session_token(&creds, seconds, mfa).await?;
-    if let Some(c) = cache {
-        c.store(&key, &Cached::new(session.clone(), None))?;
+    if let Some(c) = cache.filter(|_| lock.is_some())
+        && let Err(e) = c.store(key, &Cached::new(session.clone(), None))
+    {
+        warnings.push(cache_warning(&e));
     }
     Ok(session)
 }
 
-/// `rolesh-<user>`, so CloudTrail shows who assumed the role; STS allows 2-64 characters of
-/// `[\w+=,.@-]`.
-pub fn default_session_name(env: &Env) -> String {
-    let user = env.get("USER").or_else(|| env.get("USERNAME")).or_else(|| env.get("LOGNAME")).unwrap_or("user");
-    sanitize_session_name(&format!("rolesh-{user}"))
-}
-
-pub fn sanitize_session_name(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) { c } else { '-' })
-        .take(64)
-        .collect();
-    while s.len() < 2 {
-        s.push('-');
-    }
-    s
-}
-
-/// Parses `3600`, `900s`, `15m`, `1h`, `1h30m`; AssumeRole accepts 900 to 43200 seconds.
-pub fn parse_duration(text: &str) -> Result<u32, String> {
-    let bad = || format!("`{text}` is not a duration; use seconds (3600) or a form like 15m, 1h, 1h30m");
-    let mut total: u64 = 0;
-    let mut num = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' | 'H' => 3600,
-            'm' | 'M' => 60,
-            's' | 'S' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        // Checked: a huge number must not panic (debug) or wrap into a valid duration.
-        total = n.checked_mul(unit).and_then(|s| total.checked_add(s)).ok_or_else(bad)?;
-        num.clear();
-    }
-    if !num.is_empty() {
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        total = total.checked_add(n).ok_or_else(bad)?;
-    } else if total == 0 {
-        return Err(bad());
-    }
-    if !(900..=43200).contains(&total) {
-        return Err(format!("duration {total}s is outside what STS allows; choose 15m (900s) to 12h (43200s)"));
-    }
-    Ok(total as u32)
+/// A single-threaded runtime for the SDK's calls: rolesh makes them one after another.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Local(format!("could not start the async runtime: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_in_seconds_or_units() {
-        assert_eq!(parse_duration("3600"), Ok(3600));
-        assert_eq!(parse_duration("15m"), Ok(900));
-        assert_eq!(parse_duration("1h30m"), Ok(5400));
-        assert_eq!(parse_duration("12h"), Ok(43200));
-        assert!(parse_duration("10m").unwrap_err().contains("15m"));
-        assert!(parse_duration("13h").is_err());
-        assert!(parse_duration("1d").unwrap_err().contains("not a duration"));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("h").is_err());
-        // Overflow is an error, never a panic nor a wrapped-around valid duration.
-        assert!(parse_duration("99999999999999999h").is_err());
-        assert!(parse_duration("18446744073709551615s1s").is_err());
-        assert!(parse_duration("5124095576030431h1h").is_err());
-    }
-
-    #[test]
-    fn duration_reaches_get_session_token_for_a_profile_without_a_role() {
-        use crate::profile::{Config, Overrides, resolve};
-        let cfg = Config::parse("", "[user]\naws_access_key_id = AKIAUSER\naws_secret_access_key = s\n");
-        let over = Overrides { duration: Some(7200), ..Default::default() };
-        let plan = resolve(&cfg, &Env::default(), "user", &over).unwrap();
-        assert_eq!(plan_duration(&plan), 7200);
-        let plan = resolve(&cfg, &Env::default(), "user", &Overrides::default()).unwrap();
-        assert_eq!(plan_duration(&plan), DEFAULT_SECONDS);
-    }
-
-    #[test]
-    fn session_names_fit_sts_rules() {
-        assert_eq!(sanitize_session_name("rolesh-jo hn/ü"), "rolesh-jo-hn--");
-        assert_eq!(sanitize_session_name("x"), "x-");
-        assert_eq!(sanitize_session_name(&"a".repeat(80)).len(), 64);
-        let env = Env::from_pairs([("USER", "ana.maría")]);
-        assert_eq!(default_session_name(&env), "rolesh-ana.mar-a");
-    }
-
-    #[test]
-    fn secrets_never_show_in_debug_output() {
-        let c = Credentials {
-            access_key_id: "ASIAEXAMPLE1234".into(),
-            secret_access_key: Secret::new("wJalrXUtnFEMI"),
-            session_token: Some(Secret::new("FwoGZXIvYXdzE")),
-            expiration: None,
-        };
-        let shown = format!("{c:?}");
-        assert!(!shown.contains("wJalr") && !shown.contains("FwoGZ"), "{shown}");
-        assert_eq!(c.masked_id(), "****1234");
-    }
-
-    #[test]
-    fn a_key_id_with_multibyte_characters_is_masked_without_a_panic() {
-        // Key ids come from config files, the environment and credential_process output,
-        // so anything may be in them; the mask is printed in STS error messages.
-        let c = |id: &str| Credentials {
-            access_key_id: id.into(),
-            secret_access_key: Secret::new("s"),
-            session_token: None,
-            expiration: None,
-        };
-        assert_eq!(c("AKIAxÖÜ€").masked_id(), "****xÖÜ€");
-        assert_eq!(c("é").masked_id(), "****é");
-        assert_eq!(c("").masked_id(), "****");
-    }
+    use crate::credentials::Secret;
 
     #[test]
     fn the_environment_sets_keys_and_removes_profiles() {

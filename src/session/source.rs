@@ -3,42 +3,46 @@
 
 use aws_credential_types::provider::ProvideCredentials;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
-use super::{Credentials, Secret};
+use crate::credentials::{CredentialJsonIn, Credentials, Secret};
 use crate::env::Env;
 use crate::error::Error;
 use crate::profile::Source;
 
-pub async fn base(source: &Source, env: &Env) -> Result<Credentials, Error> {
+/// The first credentials of a plan; `keys` are the static keys [`crate::profile::Resolved`]
+/// carries beside a plan from [`Source::Static`].
+pub async fn base(source: &Source, keys: Option<&Credentials>, env: &Env) -> Result<Credentials, Error> {
     match source {
-        Source::Static { access_key_id, secret_access_key, session_token, .. } => Ok(Credentials {
-            access_key_id: access_key_id.clone(),
-            secret_access_key: secret_access_key.clone(),
-            session_token: session_token.clone(),
-            expiration: None,
+        Source::Static { profile, .. } => keys.cloned().ok_or_else(|| {
+            Error::config_of(profile, format!("profile `{profile}` lost its keys; this is a bug in rolesh"))
         }),
         Source::Environment => from_env(env),
         Source::Process { profile, command } => process(profile, command, env),
-        Source::Imds => {
-            if env.is_true("AWS_EC2_METADATA_DISABLED") {
-                return Err(Error::Config(
-                    "credential_source = Ec2InstanceMetadata, but AWS_EC2_METADATA_DISABLED is set; unset it or use another source"
-                        .into(),
-                ));
-            }
-            let p = aws_config::imds::credentials::ImdsCredentialsProvider::builder().build();
-            from_provider(p.provide_credentials().await, source)
-        }
-        Source::Ecs => {
-            let p = aws_config::ecs::EcsCredentialsProvider::builder().build();
-            from_provider(p.provide_credentials().await, source)
-        }
+        Source::Imds => imds(env, source).await,
+        Source::Ecs => ecs(source).await,
+        // The container endpoint where one is configured, else the instance's: the two
+        // sources of role credentials a machine itself offers.
         Source::DefaultChain => {
-            let p = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
-            from_provider(p.provide_credentials().await, source)
+            let container = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];
+            if container.iter().any(|v| env.get(v).is_some()) { ecs(source).await } else { imds(env, source).await }
         }
     }
+}
+
+async fn imds(env: &Env, source: &Source) -> Result<Credentials, Error> {
+    if env.is_true("AWS_EC2_METADATA_DISABLED") {
+        return Err(Error::config(format!(
+            "{} is asked for, but AWS_EC2_METADATA_DISABLED is set; unset it or use another source",
+            source.describe()
+        )));
+    }
+    let p = aws_config::imds::credentials::ImdsCredentialsProvider::builder().build();
+    from_provider(p.provide_credentials().await, source)
+}
+
+async fn ecs(source: &Source) -> Result<Credentials, Error> {
+    let p = aws_config::ecs::EcsCredentialsProvider::builder().build();
+    from_provider(p.provide_credentials().await, source)
 }
 
 fn from_env(env: &Env) -> Result<Credentials, Error> {
@@ -49,15 +53,15 @@ fn from_env(env: &Env) -> Result<Credentials, Error> {
             session_token: env.get("AWS_SESSION_TOKEN").or_else(|| env.get("AWS_SECURITY_TOKEN")).map(Secret::new),
             expiration: None,
         }),
-        _ => Err(Error::Config(
-            "credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set; export them first".into(),
+        _ => Err(Error::config(
+            "credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set; export them first",
         )),
     }
 }
 
 fn from_provider(result: aws_credential_types::provider::Result, source: &Source) -> Result<Credentials, Error> {
     let c = result.map_err(|e| {
-        Error::Config(format!(
+        Error::config(format!(
             "could not get credentials from {}: {}; check that this machine provides them",
             source.describe(),
             crate::error::one_line(&e)
@@ -71,36 +75,20 @@ fn from_provider(result: aws_credential_types::provider::Result, source: &Source
     })
 }
 
-/// The `credential_process` output format, Version 1.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ProcessOutput {
-    version: u32,
-    access_key_id: String,
-    secret_access_key: Secret,
-    session_token: Option<Secret>,
-    expiration: Option<DateTime<Utc>>,
-}
-
 /// The profiles whose `rolesh credential-process` runs further up the process tree, one per
 /// line, so a credential_process that calls rolesh for the same profile fails instead of
 /// starting rolesh again and again.
 pub const CREDENTIAL_PROCESS_CHAIN: &str = "ROLESH_CREDENTIAL_PROCESS_CHAIN";
 
-/// Runs the command as botocore does: split shell-style, no shell, stdout read as JSON; its
-/// stderr and stdin stay the user's, so it can prompt.
+/// Runs the command as botocore does: split with the platform's rules (POSIX shell words;
+/// on Windows the C runtime's), no shell, stdout read as Version 1 JSON; its stderr and
+/// stdin stay the user's, so it can prompt.
 fn process(profile: &str, command: &str, env: &Env) -> Result<Credentials, Error> {
-    let fail = |why: String| Error::Config(format!("credential_process of profile `{profile}` {why}"));
-    let argv = shell_split(command).ok_or_else(|| fail("has unbalanced quotes; fix the command".into()))?;
+    let fail = |problem: String| Error::Process { profile: profile.to_string(), problem };
+    let argv = split_command(command).ok_or_else(|| fail("has unbalanced quotes; fix the command".into()))?;
     let (program, args) = argv.split_first().ok_or_else(|| fail("is empty; give a command".into()))?;
-    let mut cmd = std::process::Command::new(program);
-    // The shell hook hands `use`/`unuse` the environment it saved, which may hold the user's
-    // long-term keys; it is for rolesh alone.
-    cmd.env_remove(crate::shell::restore::ENV);
-    if let Some(chain) = env.get_os(CREDENTIAL_PROCESS_CHAIN) {
-        cmd.env(CREDENTIAL_PROCESS_CHAIN, chain);
-    }
-    let out = cmd
+    let out = env
+        .command(program.as_ref())
         .args(args)
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -108,18 +96,65 @@ fn process(profile: &str, command: &str, env: &Env) -> Result<Credentials, Error
     if !out.status.success() {
         return Err(fail(format!("exited with {}; run it by hand to see why", out.status)));
     }
-    let parsed: ProcessOutput = serde_json::from_slice(&out.stdout).map_err(|e| {
+    let parsed: CredentialJsonIn = serde_json::from_slice(&out.stdout).map_err(|e| {
         fail(format!("printed something other than credential JSON ({e}); it must print Version 1 JSON"))
     })?;
-    if parsed.version != 1 {
-        return Err(fail(format!("printed Version {}; only Version 1 is supported", parsed.version)));
+    if parsed.version != Some(1) {
+        let v = parsed.version.map_or_else(|| "no Version".to_string(), |v| format!("Version {v}"));
+        return Err(fail(format!("printed {v}; only Version 1 is supported")));
     }
-    Ok(Credentials {
-        access_key_id: parsed.access_key_id,
-        secret_access_key: parsed.secret_access_key,
-        session_token: parsed.session_token,
-        expiration: parsed.expiration,
-    })
+    Ok(parsed.into())
+}
+
+/// botocore splits with `shlex.split` on Unix and the C runtime's rules on Windows.
+fn split_command(s: &str) -> Option<Vec<String>> {
+    if cfg!(windows) { Some(windows_split(s)?) } else { shell_split(s) }
+}
+
+/// The C runtime's (and botocore's `_windows_shell_split`) rules: only space and tab
+/// separate, only `"` quotes, and backslashes are literal unless a run of them leads up to a
+/// `"`, where pairs become one backslash and an odd one escapes the quote.
+fn windows_split(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let (mut in_word, mut quoted, mut backslashes) = (false, false, 0usize);
+    for c in s.chars() {
+        match c {
+            '\\' => backslashes += 1,
+            '"' => {
+                cur.extend(std::iter::repeat_n('\\', backslashes / 2));
+                in_word = true;
+                if backslashes % 2 == 1 {
+                    cur.push('"');
+                } else {
+                    quoted = !quoted;
+                }
+                backslashes = 0;
+            }
+            ' ' | '\t' if !quoted => {
+                cur.extend(std::iter::repeat_n('\\', backslashes));
+                backslashes = 0;
+                if in_word || !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                cur.extend(std::iter::repeat_n('\\', backslashes));
+                backslashes = 0;
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quoted {
+        return None;
+    }
+    cur.extend(std::iter::repeat_n('\\', backslashes));
+    if in_word || !cur.is_empty() {
+        words.push(cur);
+    }
+    Some(words)
 }
 
 /// POSIX shell word splitting without expansion (botocore uses `shlex.split`).
@@ -182,6 +217,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn windows_commands_split_like_the_c_runtime() {
+        let split = |s: &str| windows_split(s).unwrap();
+        assert_eq!(split(r#"C:\Program Files\x.exe"#), [r"C:\Program", r"Files\x.exe"]);
+        assert_eq!(split(r#""C:\Program Files\x.exe" --p "a b""#), [r"C:\Program Files\x.exe", "--p", "a b"]);
+        assert_eq!(split(r#"a\\"b c" d"#), [r#"a\b c"#, "d"], "two backslashes before a quote make one");
+        assert_eq!(split(r#"a\"b"#), [r#"a"b"#], "an odd backslash escapes the quote");
+        assert_eq!(split(r#"a\\b "" c\"#), [r"a\\b", "", r"c\"]);
+        assert_eq!(split("  \t "), Vec::<String>::new());
+        assert!(windows_split(r#"a "b"#).is_none());
+    }
+
+    #[test]
     fn commands_split_like_shlex() {
         assert_eq!(shell_split("a  'b c' \"d \\\"e\\\"\" f\\ g ''").unwrap(), ["a", "b c", "d \"e\"", "f g", ""]);
         assert!(shell_split("a 'b").is_none());
@@ -192,20 +239,21 @@ mod tests {
     #[test]
     fn a_credential_process_is_read_as_version_1_json() {
         let cmd = r#"printf '{"Version":1,"AccessKeyId":"AKIAP","SecretAccessKey":"sk","Expiration":"2030-01-01T00:00:00Z"}'"#;
-        let c = process("p", cmd, &Env::default()).unwrap();
+        let c = process("p", cmd, &Env::from_pairs([("PATH", "/usr/bin:/bin")])).unwrap();
         assert_eq!(c.access_key_id, "AKIAP");
         assert!(c.session_token.is_none());
         assert_eq!(c.expiration.unwrap().timestamp(), 1_893_456_000);
-        let err = process("p", "false", &Env::default()).unwrap_err().to_string();
+        let env = Env::from_pairs([("PATH", "/usr/bin:/bin")]);
+        let err = process("p", "false", &env).unwrap_err().to_string();
         assert!(err.starts_with("credential_process of profile `p` exited with"), "{err}");
-        let err = process("p", "echo nope", &Env::default()).unwrap_err().to_string();
+        let err = process("p", "echo nope", &env).unwrap_err().to_string();
         assert!(err.contains("Version 1 JSON"), "{err}");
     }
 
     #[test]
     fn environment_keys_need_both_halves() {
         let env = Env::from_pairs([("AWS_ACCESS_KEY_ID", "AKIA")]);
-        assert!(matches!(from_env(&env), Err(Error::Config(_))));
+        assert!(matches!(from_env(&env), Err(Error::Config { .. })));
         let env = Env::from_pairs([
             ("AWS_ACCESS_KEY_ID", "AKIA"),
             ("AWS_SECRET_ACCESS_KEY", "s"),

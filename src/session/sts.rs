@@ -10,9 +10,9 @@ use aws_sdk_sts::config::{BehaviorVersion, Region};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 
-use super::{Credentials, Secret};
+use crate::credentials::{Credentials, Secret};
 use crate::env::Env;
-use crate::error::Error;
+use crate::error::{Error, StsFailure, StsKind};
 use crate::profile::{Hop, Source};
 
 /// Where STS is: `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL` (the SDKs' own settings),
@@ -88,11 +88,12 @@ impl Call<'_> {
         aws_sdk_sts::Client::from_conf(conf.build())
     }
 
+    /// AssumeRole for `hop`, asking for `seconds` (the hop's duration, or less after STS
+    /// refused it for role chaining).
     pub async fn assume_role(
         &self,
         creds: &Credentials,
         hop: &Hop,
-        session_name: &str,
         seconds: u32,
         mfa: Option<(&str, String)>,
     ) -> Result<Assumed, Error> {
@@ -101,8 +102,8 @@ impl Call<'_> {
             .client(creds)
             .assume_role()
             .role_arn(&hop.role_arn)
-            .role_session_name(session_name)
-            .duration_seconds(seconds as i32)
+            .role_session_name(&hop.session_name)
+            .duration_seconds(seconds_param(seconds))
             .set_external_id(hop.external_id.clone())
             .set_serial_number(serial)
             .set_token_code(code)
@@ -123,7 +124,7 @@ impl Call<'_> {
         let out = self
             .client(creds)
             .get_session_token()
-            .duration_seconds(seconds as i32)
+            .duration_seconds(seconds_param(seconds))
             .set_serial_number(serial)
             .set_token_code(code)
             .send()
@@ -146,12 +147,24 @@ impl Call<'_> {
         })
     }
 
+    fn failure(&self, kind: StsKind, doing: &str, code: &str, message: &str, detail: String) -> Error {
+        Error::Sts(Box::new(StsFailure {
+            kind,
+            profile: self.profile.to_string(),
+            doing: doing.to_string(),
+            code: code.to_string(),
+            message: message.to_string(),
+            detail,
+        }))
+    }
+
     fn malformed(&self, op: &str) -> Error {
-        Error::Network(format!(
+        let detail = format!(
             "STS at {} answered {op} without credentials (profile `{}`); check the endpoint",
             self.endpoint.shown(),
             self.profile
-        ))
+        );
+        self.failure(StsKind::Malformed, op, "", "", detail)
     }
 
     /// One line saying what failed, for which profile, and what to check.
@@ -166,9 +179,10 @@ impl Call<'_> {
                 SdkError::TimeoutError(_) => "no answer in time".to_string(),
                 _ => crate::error::one_line(&e),
             };
-            return Error::Network(format!(
+            let detail = format!(
                 "could not reach STS at {endpoint} while {doing} (profile `{profile}`): {why}; check the endpoint and the network"
-            ));
+            );
+            return self.failure(StsKind::Unreachable, doing, "", &why, detail);
         }
         let code = e.code().unwrap_or("Unknown").to_string();
         let message = e.message().unwrap_or_default().replace(['\n', '\r'], " ");
@@ -177,43 +191,73 @@ impl Call<'_> {
             None => self.source.describe(),
         };
         let key = creds.masked_id();
-        match code.as_str() {
-            "AccessDenied" if message.contains("MultiFactorAuthentication") => Error::Mfa(format!(
-                "STS rejected the MFA code while {doing} (profile `{profile}`): {message}; wait for the next code and try again"
-            )),
-            "AccessDenied" if doing.starts_with("assuming") => Error::Denied(format!(
-                "access denied {doing} (profile `{profile}`, as {key}): {message}; check the role's trust policy (principal, MFA and ExternalId conditions) and that the caller may call sts:AssumeRole"
-            )),
+        let (kind, detail) = match code.as_str() {
+            "AccessDenied" if message.contains("MultiFactorAuthentication") => (
+                StsKind::MfaRejected,
+                format!(
+                    "STS rejected the MFA code while {doing} (profile `{profile}`): {message}; wait for the next code and try again"
+                ),
+            ),
+            "AccessDenied" if doing.starts_with("assuming") => (
+                StsKind::AccessDenied,
+                format!(
+                    "access denied {doing} (profile `{profile}`, as {key}): {message}; check the role's trust policy (principal, MFA and ExternalId conditions) and that the caller may call sts:AssumeRole"
+                ),
+            ),
             "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" | "InvalidAccessKeyId" => {
-                Error::Denied(format!(
-                    "STS does not accept the keys of {source} ({key}) while {doing}: {message}; check that {source} has a current access key pair"
-                ))
+                (
+                    StsKind::BadKeys,
+                    format!(
+                        "STS does not accept the keys of {source} ({key}) while {doing}: {message}; check that {source} has a current access key pair"
+                    ),
+                )
             }
-            "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired" => Error::Denied(format!(
-                "the credentials of {source} ({key}) have expired while {doing}: {message}; refresh the session token of {source}"
-            )),
-            "ValidationError" if message.contains("DurationSeconds") || message.contains("MaxSessionDuration") => {
-                Error::Denied(format!(
+            "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired" => (
+                StsKind::Expired,
+                format!(
+                    "the credentials of {source} ({key}) have expired while {doing}: {message}; refresh the session token of {source}"
+                ),
+            ),
+            "ValidationError" if message.contains("DurationSeconds") || message.contains("MaxSessionDuration") => (
+                StsKind::DurationTooLong,
+                format!(
                     "STS refused a {seconds}s session while {doing} (profile `{profile}`): {message}; lower --duration or duration_seconds to the role's maximum session duration"
-                ))
-            }
-            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" => {
-                Error::Network(format!(
+                ),
+            ),
+            "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" => (
+                StsKind::Throttled,
+                format!(
                     "STS at {endpoint} is throttling requests while {doing} (profile `{profile}`, still after 3 tries); wait a moment and try again"
-                ))
-            }
-            "RegionDisabledException" => Error::Denied(format!(
-                "STS is not activated in region {} while {doing} (profile `{profile}`): {message}; activate it in IAM account settings or pass --region",
-                self.endpoint.region
-            )),
-            _ if is_server_fault(&e) => Error::Network(format!(
-                "STS at {endpoint} failed while {doing} (profile `{profile}`; {code}: {message}) after 3 tries; try again later"
-            )),
-            _ => Error::Denied(format!(
-                "STS refused {doing} (profile `{profile}`, as {key}): {code}: {message}; check the settings of profile `{profile}` and the permissions of {source}"
-            )),
-        }
+                ),
+            ),
+            "RegionDisabledException" => (
+                StsKind::RegionDisabled,
+                format!(
+                    "STS is not activated in region {} while {doing} (profile `{profile}`): {message}; activate it in IAM account settings or pass --region",
+                    self.endpoint.region
+                ),
+            ),
+            _ if is_server_fault(&e) => (
+                StsKind::ServerFault,
+                format!(
+                    "STS at {endpoint} failed while {doing} (profile `{profile}`; {code}: {message}) after 3 tries; try again later"
+                ),
+            ),
+            _ => (
+                StsKind::Refused,
+                format!(
+                    "STS refused {doing} (profile `{profile}`, as {key}): {code}: {message}; check the settings of profile `{profile}` and the permissions of {source}"
+                ),
+            ),
+        };
+        self.failure(kind, doing, &code, &message, detail)
     }
+}
+
+/// STS takes DurationSeconds as a 32-bit integer; every duration rolesh plans is within
+/// 900..=43200 (see `values`), and this never wraps whatever it is given.
+fn seconds_param(seconds: u32) -> i32 {
+    i32::try_from(seconds).unwrap_or(i32::MAX)
 }
 
 /// A 5xx answer: STS's fault, not the caller's.

@@ -3,7 +3,10 @@
 //!
 //! The record lives in the shell's own, unexported variable `__rolesh_restore`, not in the
 //! environment: it may hold the user's long-term keys, which a session hides from children.
-//! The hook hands it to the binary as `ROLESH_RESTORE` for the one `use`/`unuse` call only.
+//! The hook hands it to the binary on stdin for the one `use`/`unuse` call, so no process
+//! rolesh starts (a `credential_process`) can find it in its environment. (Hooks loaded by
+//! an older rolesh pass it as `ROLESH_RESTORE`, still read, and never passed on: see
+//! [`crate::env::PRIVATE`].)
 //!
 //! Encoding: `1;NAME=HEX;NAME;…` — hex of the value's bytes, or a bare name for "was unset".
 //! Plain ASCII without quotes, so it needs no care in any shell and survives any value.
@@ -15,8 +18,10 @@ use crate::error::Error;
 
 /// The shell variable that keeps the record between prompts.
 pub const VAR: &str = "__rolesh_restore";
-/// How the hook passes the record to the binary.
+/// How hooks of older versions passed the record to the binary.
 pub const ENV: &str = "ROLESH_RESTORE";
+/// A record is a few hundred bytes; a megabyte on stdin is not one.
+pub const MAX_LEN: u64 = 1 << 20;
 
 /// The variables a session sets, which `unuse` removes in a shell that inherited its session
 /// (from `rolesh shell` or a parent shell) and so has nothing recorded to restore. The hooks
@@ -52,17 +57,19 @@ impl Record {
         self.saved.is_empty()
     }
 
-    /// Reads `ROLESH_RESTORE` as the hook passed it; empty or absent means no `use` yet.
-    pub fn from_env(env: &Env) -> Result<Option<Record>, Error> {
-        match env.get(ENV) {
-            None => Ok(None),
-            Some(text) => Record::decode(text).map(Some),
+    /// The record as the hook passed it: `input` (what it wrote on stdin), else an older
+    /// hook's `ROLESH_RESTORE`; empty or absent means no `use` yet.
+    pub fn from_hook(input: &str, env: &Env) -> Result<Option<Record>, Error> {
+        let input = input.trim_end_matches(['\n', '\r']);
+        match (input, env.get(ENV)) {
+            ("", None) => Ok(None),
+            ("", Some(text)) | (text, _) => Record::decode(text).map(Some),
         }
     }
 
     pub fn decode(text: &str) -> Result<Record, Error> {
         let bad = || {
-            Error::State(format!(
+            Error::Local(format!(
                 "the saved environment in {VAR} is damaged; open a new shell, or clear it with `unset {VAR}` (fish: `set -e {VAR}`)"
             ))
         };

@@ -1,0 +1,35 @@
+//! Text for a terminal. Profile names, ARNs and messages come from files and servers rolesh
+//! does not control; printed raw, an ESC or CSI sequence in one could move the cursor,
+//! rewrite earlier lines or retitle the window. Everything rolesh prints for people (tables,
+//! errors, warnings) goes through [`escape`]; shell code for `eval` has its own quoting.
+
+/// `text` with every control character (C0, DEL, C1) written as `\xNN`, so the output is
+/// inert on any terminal.
+pub fn escape(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            // Control characters (Unicode's Cc) all lie below U+00A0: two hex digits.
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_visible_escapes() {
+        assert_eq!(escape("plain-name_1 ü"), "plain-name_1 ü");
+        assert_eq!(escape("a\x1b]0;owned\x07b"), "a\\x1b]0;owned\\x07b");
+        assert_eq!(escape("\u{9b}31m"), "\\x9b31m", "C1 CSI");
+        assert_eq!(escape("tab\there\nnl\x7f"), "tab\\x09here\\x0anl\\x7f");
+    }
+}

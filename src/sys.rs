@@ -1,0 +1,364 @@
+//! What rolesh asks of the operating system about processes: is a process still the one we
+//! recorded, which terminal it is on, who our parent is, where a program is, and the signal
+//! handling around a child. The only module with a `cfg(unix)`/`cfg(windows)` maze.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use crate::env::Env;
+
+/// The pid of rolesh's parent: the interactive shell when rolesh runs from a shell hook.
+/// `None` where std cannot tell (Windows; the PowerShell hook passes `$PID` instead).
+pub fn parent_pid() -> Option<u32> {
+    #[cfg(unix)]
+    return Some(std::os::unix::process::parent_id());
+    #[cfg(not(unix))]
+    None
+}
+
+/// When `pid` started, in the platform's own unit (Linux: clock ticks since boot, field 22 of
+/// /proc/PID/stat; Windows: the creation FILETIME), so that a recycled pid is not mistaken
+/// for the process we recorded. `None` where the platform does not tell.
+pub fn start_time(pid: u32) -> Option<u64> {
+    imp::start_time(pid)
+}
+
+/// Whether `pid` runs; when `start` is known, whether it is still the process that started
+/// then.
+pub fn alive(pid: u32, start: Option<u64>) -> bool {
+    imp::alive(pid, start)
+}
+
+/// The terminal on the process's stdin, stdout or stderr, as `ps` shows it (`pts/3`).
+pub fn tty(pid: u32) -> Option<String> {
+    imp::tty(pid)
+}
+
+/// Where `program` is, when std would not find it itself: on Windows, `Command::new("aws")`
+/// tries only `aws.exe`, whereas cmd and PowerShell also find `aws.cmd` through `PATHEXT`.
+/// `None` means "let std look" (always on Unix).
+pub fn find_program(program: &OsStr, env: &Env) -> Option<PathBuf> {
+    if !cfg!(windows) {
+        return None;
+    }
+    let path = env.get_os("PATH").or_else(|| env.get_os("Path"))?;
+    let pathext = env.get("PATHEXT").unwrap_or(".COM;.EXE;.BAT;.CMD");
+    search_path(Path::new(program), std::env::split_paths(path), pathext, |p| p.is_file())
+}
+
+/// The first `dir/program` + extension from `pathext` that `is_file` accepts, trying the
+/// directories in order, as cmd does. A program with a directory part or an extension of its
+/// own is left to std.
+fn search_path(
+    program: &Path,
+    dirs: impl IntoIterator<Item = PathBuf>,
+    pathext: &str,
+    is_file: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
+    let bare = program.components().count() == 1 && program.extension().is_none();
+    if !bare {
+        return None;
+    }
+    let exts: Vec<&str> = pathext.split(';').map(str::trim).filter(|e| e.starts_with('.')).collect();
+    dirs.into_iter().find_map(|dir| {
+        exts.iter().map(|ext| dir.join(format!("{}{ext}", program.display()))).find(|candidate| is_file(candidate))
+    })
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    pub fn start_time(pid: u32) -> Option<u64> {
+        stat(pid).map(|(_, start)| start)
+    }
+
+    /// The state letter (field 3) and start time (field 22) of /proc/PID/stat.
+    fn stat(pid: u32) -> Option<(char, u64)> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Field 2 is the command name in parentheses and may itself hold spaces and ')'.
+        let rest = &text[text.rfind(')')? + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let state = fields.first()?.chars().next()?;
+        Some((state, fields.get(22 - 3)?.parse().ok()?))
+    }
+
+    pub fn alive(pid: u32, start: Option<u64>) -> bool {
+        match start {
+            // A zombie has finished; its session with it.
+            Some(start) => stat(pid).is_some_and(|(state, s)| s == start && !matches!(state, 'Z' | 'X')),
+            None => super::unix::exists(pid),
+        }
+    }
+
+    pub fn tty(pid: u32) -> Option<String> {
+        (0..3).find_map(|fd| {
+            let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
+            let name = target.to_str()?.strip_prefix("/dev/")?;
+            (name.starts_with("pts/") || (name.starts_with("tty") && name != "tty")).then(|| name.to_string())
+        })
+    }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+mod imp {
+    pub fn start_time(_pid: u32) -> Option<u64> {
+        None
+    }
+
+    pub fn alive(pid: u32, _start: Option<u64>) -> bool {
+        super::unix::exists(pid)
+    }
+
+    /// Without /proc only our own terminal is known.
+    pub fn tty(pid: u32) -> Option<String> {
+        if pid != std::process::id() {
+            return None;
+        }
+        (0..3).find_map(|fd| {
+            // SAFETY: ttyname returns null or a NUL-terminated string we copy at once.
+            let name = unsafe {
+                let p = libc::ttyname(fd);
+                if p.is_null() {
+                    return None;
+                }
+                std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+            };
+            Some(name.strip_prefix("/dev/").unwrap_or(&name).to_string())
+        })
+    }
+}
+
+#[cfg(unix)]
+mod unix {
+    pub fn exists(pid: u32) -> bool {
+        let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+        if pid <= 0 {
+            return false;
+        }
+        // SAFETY: signal 0 only checks that the process exists and may be signalled.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+}
+
+#[cfg(windows)]
+mod imp {
+    use windows_sys::Win32::Foundation::{CloseHandle, FILETIME, HANDLE, WAIT_TIMEOUT};
+    use windows_sys::Win32::System::Threading::{
+        GetProcessTimes, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, WaitForSingleObject,
+    };
+
+    /// An open process handle, closed on drop.
+    struct Process(HANDLE);
+
+    impl Process {
+        fn open(pid: u32) -> Option<Process> {
+            // SAFETY: OpenProcess has no preconditions; a null handle means it failed.
+            let handle = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_SYNCHRONIZE, 0, pid) };
+            (!handle.is_null()).then_some(Process(handle))
+        }
+
+        /// The creation time as one number (100 ns since 1601).
+        fn created(&self) -> Option<u64> {
+            let zero = FILETIME { dwLowDateTime: 0, dwHighDateTime: 0 };
+            let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+            // SAFETY: the handle is open and the four out-pointers are valid FILETIMEs.
+            let ok = unsafe { GetProcessTimes(self.0, &mut created, &mut exited, &mut kernel, &mut user) } != 0;
+            ok.then(|| (u64::from(created.dwHighDateTime) << 32) | u64::from(created.dwLowDateTime))
+        }
+
+        /// Still running: its handle is not yet signalled. (`GetExitCodeProcess` cannot tell:
+        /// a process that exited with code 259 reads as STILL_ACTIVE.)
+        fn running(&self) -> bool {
+            // SAFETY: the handle is open with SYNCHRONIZE access; a zero timeout only polls.
+            unsafe { WaitForSingleObject(self.0, 0) == WAIT_TIMEOUT }
+        }
+    }
+
+    impl Drop for Process {
+        fn drop(&mut self) {
+            // SAFETY: the handle came from OpenProcess and is closed once.
+            unsafe { CloseHandle(self.0) };
+        }
+    }
+
+    pub fn start_time(pid: u32) -> Option<u64> {
+        Process::open(pid)?.created()
+    }
+
+    /// Windows reuses pids quickly, so a recorded start time must match too.
+    pub fn alive(pid: u32, start: Option<u64>) -> bool {
+        let Some(p) = Process::open(pid) else { return false };
+        p.running() && start.is_none_or(|s| p.created() == Some(s))
+    }
+
+    pub fn tty(_pid: u32) -> Option<String> {
+        None
+    }
+}
+
+/// Signal handling while rolesh waits for a child: the terminal's Ctrl-C and Ctrl-\ reach
+/// the child (same process group) and rolesh ignores them; the same signals sent to rolesh
+/// alone with `kill`, and TERM, HUP, USR1, USR2, are forwarded to the child.
+#[cfg(unix)]
+pub mod signals {
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+    static CHILD: AtomicI32 = AtomicI32::new(0);
+    /// A signal that arrived after spawn started but before its pid was known: the child may
+    /// already be running (and be visible to whoever sent it), so it is delivered late
+    /// rather than lost.
+    static PENDING: AtomicI32 = AtomicI32::new(0);
+
+    fn send(sig: libc::c_int) {
+        let pid = CHILD.load(Ordering::SeqCst);
+        // 0 means no child yet (or we are the forked child before exec): never signal our
+        // own process group by accident.
+        if pid > 0 {
+            // SAFETY: kill is async-signal-safe.
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        } else {
+            PENDING.store(sig, Ordering::SeqCst);
+        }
+    }
+
+    extern "C" fn forward(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+        send(sig);
+    }
+
+    /// INT and QUIT: the terminal already delivered them to the child's process group, and a
+    /// second copy makes programs such as terraform abort hard instead of stopping
+    /// gracefully; sent by a process (`kill -INT PID`), they reached rolesh alone and are
+    /// forwarded. The kernel marks its own signals (the terminal's among them) with a
+    /// positive `si_code`; `kill`, `sigqueue` and `tkill` give zero or less.
+    extern "C" fn forward_if_sent(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+        // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
+        let code = if info.is_null() { 1 } else { unsafe { (*info).si_code } };
+        if cfg!(target_os = "linux") && code <= 0 {
+            send(sig);
+        }
+    }
+
+    /// Handlers, not SIG_IGN: exec resets caught signals to their default in the child,
+    /// whereas an ignored SIGINT would stay ignored there.
+    pub fn install() {
+        type Handler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            for (sig, handler) in [
+                (libc::SIGINT, forward_if_sent as Handler),
+                (libc::SIGQUIT, forward_if_sent),
+                (libc::SIGTERM, forward),
+                (libc::SIGHUP, forward),
+                (libc::SIGUSR1, forward),
+                (libc::SIGUSR2, forward),
+            ] {
+                // SAFETY: the handlers only touch atomics and call kill.
+                unsafe {
+                    let mut action: libc::sigaction = std::mem::zeroed();
+                    action.sa_sigaction = handler as usize;
+                    action.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
+                    libc::sigemptyset(&mut action.sa_mask);
+                    libc::sigaction(sig, &action, std::ptr::null_mut());
+                }
+            }
+        });
+    }
+
+    static DIED_OF_SIGINT: AtomicBool = AtomicBool::new(false);
+
+    pub fn remember(status: std::process::ExitStatus) {
+        use std::os::unix::process::ExitStatusExt;
+        DIED_OF_SIGINT.store(status.signal() == Some(libc::SIGINT), Ordering::SeqCst);
+    }
+
+    /// Returns only when the child did not die of SIGINT (or `code` is not its status).
+    pub fn die_like_the_child(code: i32) {
+        if code == 128 + libc::SIGINT && DIED_OF_SIGINT.load(Ordering::SeqCst) {
+            // SAFETY: restores the default action (our handler only ignored ^C) and raises
+            // it, which ends the process.
+            unsafe {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::raise(libc::SIGINT);
+            }
+        }
+    }
+
+    /// Blocks until `pid` has exited without reaping it (`WNOWAIT`); errors (none expected)
+    /// fall through to the caller's own wait.
+    pub fn wait_exited(pid: u32) {
+        loop {
+            // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waits for our own child; WNOWAIT leaves it to be reaped by Child::wait.
+            let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+            if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    }
+
+    pub fn forward_to(pid: u32) {
+        CHILD.store(pid as i32, Ordering::SeqCst);
+        let pending = PENDING.swap(0, Ordering::SeqCst);
+        if pid > 0 && pending != 0 {
+            // SAFETY: a plain kill of our own child.
+            unsafe {
+                libc::kill(pid as i32, pending);
+            }
+        }
+    }
+}
+
+#[cfg(windows)]
+pub mod signals {
+    unsafe extern "system" fn handled(_ctrl_type: u32) -> windows_sys::core::BOOL {
+        1
+    }
+
+    /// Ctrl-C goes to every process on the console: the child handles it, rolesh waits. A
+    /// handler rather than `SetConsoleCtrlHandler(NULL, TRUE)`, whose "ignore" flag the child
+    /// would inherit.
+    pub fn install() {
+        // SAFETY: registers a handler that only returns TRUE.
+        unsafe {
+            windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(handled), 1);
+        }
+    }
+
+    pub fn forward_to(_pid: u32) {}
+
+    /// Windows does not recycle a process id while rolesh holds the child's handle.
+    pub fn wait_exited(_pid: u32) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_program_is_found_with_the_first_pathext_extension_present() {
+        let dirs = || vec![PathBuf::from("/a"), PathBuf::from("/b")];
+        // Windows file names are case-insensitive.
+        let present = |p: &Path| ["/b/aws.cmd", "/b/aws.exe"].contains(&p.to_string_lossy().to_lowercase().as_str());
+        let found = search_path(Path::new("aws"), dirs(), ".COM;.EXE;.BAT;.CMD", present);
+        assert_eq!(found, Some(PathBuf::from("/b/aws.EXE")), "PATHEXT order decides within a directory");
+        let found = search_path(Path::new("aws"), dirs(), ".CMD;.EXE", present);
+        assert_eq!(found, Some(PathBuf::from("/b/aws.CMD")));
+        assert_eq!(search_path(Path::new("aws.exe"), dirs(), ".CMD", present), None, "an extension is std's job");
+        assert_eq!(search_path(Path::new("/b/aws"), dirs(), ".CMD", present), None, "a path is std's job");
+        assert_eq!(search_path(Path::new("nope"), dirs(), ".CMD", present), None);
+    }
+
+    #[test]
+    fn our_own_process_is_alive_with_its_start_time_and_not_with_another() {
+        let me = std::process::id();
+        let start = start_time(me);
+        assert!(alive(me, start));
+        if let Some(s) = start {
+            assert!(!alive(me, Some(s + 1)), "another start time is a reused pid");
+        }
+    }
+}
