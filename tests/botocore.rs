@@ -8,12 +8,20 @@
 
 mod support;
 
-use support::fixtures::{USER_KEY, user_env};
+use support::fixtures::{USER_KEY, USER_SECRET, user_env};
 use support::{StandIn, TestEnv};
 
 const R1: &str = "arn:aws:iam::111111111111:role/one";
 const R2: &str = "arn:aws:iam::222222222222:role/two";
 const R3: &str = "arn:aws:iam::333333333333:role/three";
+
+/// The static keys the cases below put in credentials files besides `user`'s, each live at
+/// STS with its secret.
+const KEYS: [(&str, &str); 3] = [
+    ("AKIAMEKEY00000000001", "me-secret"),
+    ("AKIAMIDKEY0000000001", "mid-secret"),
+    ("AKIABOTHKEY000000001", "both-secret"),
+];
 
 /// What matters about one STS call for resolution: which action, which role, which
 /// parameters, signed by which key. botocore omits DurationSeconds when not configured,
@@ -38,6 +46,9 @@ fn calls(stand_in: &StandIn) -> Vec<String> {
 }
 
 fn setup(stand_in: &StandIn, config: &str, credentials: &str) -> TestEnv {
+    for (key, secret) in KEYS {
+        stand_in.register_key(key, secret);
+    }
     let mut env = user_env(stand_in);
     env.config(config);
     env.credentials(&format!("{}{credentials}", support::fixtures::user_credentials()));
@@ -68,6 +79,12 @@ fn compare(config: &str, credentials: &str, profile: &str, extra_env: &[(&str, &
     let rolesh = env.run(["exec", profile, "--", "aws", "sts", "get-caller-identity", "--output", "json"]);
     rolesh.assert_ok();
 
+    // Both sign differently (botocore signs fewer headers); the stand-ins verified both.
+    for (tool, stand_in) in [("aws CLI", &reference), ("rolesh", &ours)] {
+        let signed = stand_in.requests().into_iter().filter(|r| r.access_key_id.is_some());
+        let unverified: Vec<_> = signed.filter(|r| r.signature_ok != Some(true)).collect();
+        assert!(unverified.is_empty(), "the {tool}'s signatures did not verify: {unverified:#?}");
+    }
     let (expected, got) = (calls(&reference), calls(&ours));
     assert!(expected.iter().any(|c| c.starts_with("GetCallerIdentity")), "{expected:#?}");
     assert_eq!(got, expected, "rolesh's STS calls differ from the aws CLI's for profile {profile}");
@@ -141,12 +158,12 @@ fn bare_default_after_profile_default_replaces_it_as_in_botocore() {
 #[test]
 fn credential_source_environment_resolves_as_botocore_does() {
     let config = format!("[profile env]\nrole_arn = {R1}\ncredential_source = Environment\n");
-    compare(&config, "", "env", &[("AWS_ACCESS_KEY_ID", USER_KEY), ("AWS_SECRET_ACCESS_KEY", "s")]);
+    compare(&config, "", "env", &[("AWS_ACCESS_KEY_ID", USER_KEY), ("AWS_SECRET_ACCESS_KEY", USER_SECRET)]);
 }
 
 #[test]
 fn a_credential_process_source_resolves_as_botocore_does() {
-    let json = format!(r#"{{"Version":1,"AccessKeyId":"{USER_KEY}","SecretAccessKey":"s"}}"#);
+    let json = format!(r#"{{"Version":1,"AccessKeyId":"{USER_KEY}","SecretAccessKey":"{USER_SECRET}"}}"#);
     let config = format!(
         "[profile p]\nrole_arn = {R1}\nsource_profile = proc\n[profile proc]\ncredential_process = printf '%s' '{json}'\n"
     );

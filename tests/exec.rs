@@ -421,6 +421,9 @@ fn a_role_arn_works_as_the_profile() {
 #[test]
 fn the_credentials_file_wins_over_config_for_the_same_profile() {
     let stand_in = StandIn::start();
+    // Both keys are live, so it is the signer below that tells which was used.
+    stand_in.register_key("AKIAFROMCONFIG000000", "config-secret");
+    stand_in.register_key("AKIAFROMCREDENTIALS0", "credentials-secret");
     let env = TestEnv::stand_in(&stand_in);
     env.config(&format!(
         "[profile base]
@@ -442,6 +445,7 @@ fn the_credentials_file_wins_over_config_for_the_same_profile() {
 #[test]
 fn a_profile_that_is_its_own_source_uses_its_own_keys() {
     let stand_in = StandIn::start();
+    stand_in.register_key("AKIAMYSELF0000000000", "s");
     let env = TestEnv::stand_in(&stand_in);
     env.config(&format!("[profile me]\nrole_arn = {ROLE}\nsource_profile = me\n"));
     env.credentials("[me]\naws_access_key_id = AKIAMYSELF0000000000\naws_secret_access_key = s\n");
@@ -454,6 +458,7 @@ fn a_profile_that_is_its_own_source_uses_its_own_keys() {
 #[test]
 fn a_source_with_static_keys_uses_them_even_if_it_has_a_role_too() {
     let stand_in = StandIn::start();
+    stand_in.register_key("AKIAMIDKEYS000000000", "s");
     let env = user_env(&stand_in);
     env.config(&format!(
         "[profile mid]
@@ -478,6 +483,7 @@ fn a_source_with_static_keys_uses_them_even_if_it_has_a_role_too() {
 #[test]
 fn credential_source_environment_signs_with_the_environment_keys() {
     let stand_in = StandIn::start();
+    stand_in.register_key("AKIAFROMENVIRONMENT0", "env-secret");
     let mut env = TestEnv::stand_in(&stand_in);
     env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\ncredential_source = Environment\n"));
     env.set("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT0").set("AWS_SECRET_ACCESS_KEY", "env-secret");
@@ -545,6 +551,7 @@ fn instance_metadata_switched_off_is_a_config_error_naming_the_variable() {
 #[test]
 fn credential_process_supplies_the_source_keys() {
     let stand_in = StandIn::start();
+    stand_in.register_key("AKIAFROMPROCESS00000", "process-secret");
     let env = TestEnv::stand_in(&stand_in);
     let script = env.root().join("creds.sh");
     std::fs::write(
@@ -927,6 +934,24 @@ fn rejected_source_keys_name_the_source_profile() {
     let outcome = env.run(exec_env("deployer", &[]));
     outcome.assert_error(5);
     assert!(outcome.error_line().contains("`user`"), "{outcome}");
+}
+
+#[test]
+fn a_wrong_secret_beside_the_right_key_id_is_refused_and_names_the_source_profile() {
+    let stand_in = StandIn::start();
+    stand_in.register_key("AKIABASEKEY000000001", "the-real-secret");
+    let env = TestEnv::stand_in(&stand_in);
+    env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\nsource_profile = base\n"));
+    env.credentials("[base]\naws_access_key_id = AKIABASEKEY000000001\naws_secret_access_key = not-the-secret\n");
+    let outcome = env.run(exec_env("deployer", &[]));
+    outcome.assert_error(5);
+    assert!(outcome.error_line().contains("`base`"), "{outcome}");
+    assert!(outcome.error_line().contains("signature we calculated does not match"), "{outcome}");
+    let calls = stand_in.calls("AssumeRole");
+    assert_eq!(calls.len(), 1, "a refusal is not worth retrying");
+    assert_eq!(calls[0].signer(), "AKIABASEKEY000000001");
+    assert_eq!(calls[0].signature_ok, Some(false));
+    assert!(stand_in.issued().is_empty());
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod support;
 use std::ffi::OsStr;
 
 use chrono::{DateTime, Utc};
-use support::fixtures::{USER_KEY, user_credentials, user_env};
+use support::fixtures::{USER_KEY, USER_SECRET, user_credentials, user_env};
 use support::{StandIn, TestEnv};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/deployer";
@@ -52,6 +52,7 @@ fn whoami_inside_exec_reports_the_session_it_runs_in() {
     let asked = stand_in.calls("GetCallerIdentity");
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0].signer(), issued.access_key_id);
+    assert_eq!(asked[0].signature_ok, Some(true), "signed with the session's secret");
     let expires: DateTime<Utc> =
         identity["Expiration"].as_str().expect("a session has an Expiration").parse().expect("RFC 3339");
     assert_eq!(expires.timestamp(), issued.expiration.timestamp());
@@ -83,12 +84,14 @@ fn whoami_text_names_the_account_and_the_arn() {
 #[test]
 fn whoami_with_the_environments_keys_asks_with_them() {
     let stand_in = StandIn::start();
-    stand_in.register_user(USER_KEY, "arn:aws:iam::123456789012:user/alice");
+    stand_in.register_user(USER_KEY, USER_SECRET, "arn:aws:iam::123456789012:user/alice");
     let mut env = TestEnv::stand_in(&stand_in);
-    env.set("AWS_ACCESS_KEY_ID", USER_KEY).set("AWS_SECRET_ACCESS_KEY", "s");
+    env.set("AWS_ACCESS_KEY_ID", USER_KEY).set("AWS_SECRET_ACCESS_KEY", USER_SECRET);
     let identity = json(&env.run(["whoami", "--json"]));
     assert_eq!(identity["Arn"], "arn:aws:iam::123456789012:user/alice");
-    assert_eq!(stand_in.calls("GetCallerIdentity")[0].signer(), USER_KEY);
+    let asked = &stand_in.calls("GetCallerIdentity")[0];
+    assert_eq!(asked.signer(), USER_KEY);
+    assert_eq!(asked.signature_ok, Some(true));
 }
 
 #[test]

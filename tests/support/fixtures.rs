@@ -18,7 +18,7 @@ pub fn user_credentials() -> String {
 
 /// A HOME on `stand_in` whose credentials file holds the `user` profile.
 pub fn user_env(stand_in: &StandIn) -> TestEnv {
-    stand_in.register_user(USER_KEY, USER_ARN);
+    stand_in.register_user(USER_KEY, USER_SECRET, USER_ARN);
     let env = TestEnv::stand_in(stand_in);
     env.credentials(&user_credentials());
     env
