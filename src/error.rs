@@ -223,6 +223,8 @@ pub enum Warning {
     Ledger(String),
     /// The credential cache could not be used; the command went on without it.
     Cache(String),
+    /// Something about a file rolesh wrote (a mode it tightened).
+    File(String),
 }
 
 impl std::fmt::Display for Warning {
@@ -232,7 +234,7 @@ impl std::fmt::Display for Warning {
                 f,
                 "{role_arn} is assumed with role credentials (role chaining), which AWS caps at 1h; asking for 3600s instead of {requested}s"
             ),
-            Warning::Ledger(m) | Warning::Cache(m) => f.write_str(m),
+            Warning::Ledger(m) | Warning::Cache(m) | Warning::File(m) => f.write_str(m),
         }
     }
 }

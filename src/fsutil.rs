@@ -311,7 +311,7 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], mode: u32, durability: Durab
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "has no file name"))?;
-    sweep_temp_files(dir, &name, STALE_TEMP_AGE);
+    sweep_temp_files(dir, Some(&name), STALE_TEMP_AGE);
     let (tmp, mut file) = create_temp(path, &name, mode)?;
     let result = (|| {
         // The umask may have narrowed what open() gave us.
@@ -346,17 +346,17 @@ fn create_temp(path: &Path, name: &str, mode: u32) -> io::Result<(PathBuf, File)
     }
 }
 
-/// Removes temp files `.{name}.{pid}.{nanos}.tmp` in `dir` whose writer is gone (the pid is
-/// not a live process) or that are older than `min_age`: a writer killed mid-write leaves
-/// live keys in them. Only regular files of the user's with exactly that naming are touched,
-/// and symlinks are never followed. Returns how many were removed.
-pub fn sweep_temp_files(dir: &Path, name: &str, min_age: Duration) -> usize {
+/// Removes temp files `.{name}.{pid}.{nanos}.tmp` in `dir` (of any name when `name` is
+/// `None`, for a directory that is rolesh's alone) whose writer is gone (the pid is not a
+/// live process) or that are older than `min_age`: a writer killed mid-write leaves live keys
+/// in them. Only regular files of the user's with exactly that naming are touched, and
+/// symlinks are never followed. Returns how many were removed.
+pub fn sweep_temp_files(dir: &Path, name: Option<&str>, min_age: Duration) -> usize {
     let Ok(entries) = fs::read_dir(dir) else { return 0 };
-    let prefix = format!(".{name}.");
     let now = SystemTime::now();
     let mut removed = 0;
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| temp_pid(n, &prefix)) else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|n| temp_pid(n, name)) else { continue };
         // DirEntry::metadata does not follow symlinks.
         let Ok(meta) = entry.metadata() else { continue };
         if !meta.is_file() || !owned_by_me(&meta) {
@@ -370,11 +370,14 @@ pub fn sweep_temp_files(dir: &Path, name: &str, min_age: Duration) -> usize {
     removed
 }
 
-/// The writer's pid if `file_name` is `{prefix}{pid}.{nanos}.tmp`, both numbers in digits.
-fn temp_pid(file_name: &str, prefix: &str) -> Option<u32> {
-    let (pid, nanos) = file_name.strip_prefix(prefix)?.strip_suffix(".tmp")?.split_once('.')?;
+/// The writer's pid if `file_name` is `.{name}.{pid}.{nanos}.tmp` (any non-empty name for
+/// `None`), both numbers in digits.
+fn temp_pid(file_name: &str, name: Option<&str>) -> Option<u32> {
+    let (rest, nanos) = file_name.strip_suffix(".tmp")?.rsplit_once('.')?;
+    let (target, pid) = rest.rsplit_once('.')?;
+    let target = target.strip_prefix('.')?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(pid) || !digits(nanos) {
+    if !digits(pid) || !digits(nanos) || target.is_empty() || name.is_some_and(|n| n != target) {
         return None;
     }
     // Too many digits for a pid: no live process has it.
@@ -393,6 +396,13 @@ fn temp_pid(file_name: &str, prefix: &str) -> Option<u32> {
 /// the channel's; a waiter that gives up leaves its thread blocked, and when that thread gets
 /// the lock it finds nobody listening and drops it at once.
 pub fn lock(path: &Path, timeout: Duration) -> io::Result<File> {
+    lock_reporting(path, timeout, |_| {})
+}
+
+/// [`lock`], calling `waiting` with the lock file (open for reading, where a holder may have
+/// noted who it is) when another process holds it, before waiting: so the caller can say
+/// what it waits for.
+pub fn lock_reporting(path: &Path, timeout: Duration, waiting: impl FnOnce(&File)) -> io::Result<File> {
     let file = options(false, false, 0o600)
         .read(true)
         .write(true)
@@ -403,7 +413,7 @@ pub fn lock(path: &Path, timeout: Duration) -> io::Result<File> {
     check(&facts(&file)?, Trust::Me, u64::MAX)?;
     match file.try_lock() {
         Ok(()) => return Ok(file),
-        Err(fs::TryLockError::WouldBlock) => {}
+        Err(fs::TryLockError::WouldBlock) => waiting(&file),
         Err(fs::TryLockError::Error(e)) => return Err(e),
     }
     let (tx, rx) = std::sync::mpsc::channel();
@@ -999,12 +1009,16 @@ mod tests {
                 .set_modified(SystemTime::now() - 2 * STALE_TEMP_AGE)
                 .unwrap();
 
-            assert_eq!(sweep_temp_files(d, "f", STALE_TEMP_AGE), removed.len() + 1);
+            assert_eq!(sweep_temp_files(d, Some("f"), STALE_TEMP_AGE), removed.len() + 1);
             for name in &kept {
                 assert!(d.join(name).exists(), "{name} was removed");
             }
             assert!(fs::symlink_metadata(&link).is_ok(), "a symlink was removed");
             assert!(d.join("f").exists() && !old.exists());
+            // A directory that is rolesh's alone is swept whatever the target's name.
+            assert_eq!(sweep_temp_files(d, None, STALE_TEMP_AGE), 2);
+            assert!(!d.join(format!(".g.{dead}.1.tmp")).exists() && !d.join(format!(".f.g.{dead}.1.tmp")).exists());
+            assert!(d.join(format!(".f.{me}.4.tmp")).exists());
         }
 
         #[test]

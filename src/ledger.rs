@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
 use crate::error::{Error, Warning};
-use crate::{fsutil, sys};
+use crate::fsutil::{self, DirStatus, Durability, FileError};
+use crate::sys;
 
 /// The version of `sessions.json`; a file with any other is moved aside, not guessed at.
 pub const FORMAT: u32 = 1;
@@ -29,6 +30,8 @@ const LOCK_FILE: &str = "sessions.lock";
 /// Ledger changes take milliseconds; waiting longer than this means something is stuck, and
 /// `exec` must not hang on bookkeeping.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// A session is about 300 bytes: a ledger of megabytes is damage, not data.
+const MAX_LEN: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -185,6 +188,11 @@ impl Ledger {
     pub fn active(&self) -> Result<(Vec<Entry>, Vec<Warning>), Error> {
         let path = self.path();
         let mut warnings = Vec::new();
+        // Reading never creates the directory; one that is there is checked (and closed).
+        if std::fs::symlink_metadata(&self.dir).is_err() {
+            return Ok((vec![], warnings));
+        }
+        self.private_dir(&mut warnings)?;
         let mut entries = match read(&path) {
             Read::Missing => vec![],
             Read::Good(entries) => entries,
@@ -192,7 +200,7 @@ impl Ledger {
             // Moving the file aside needs the lock: without it, a writer might just have
             // replaced the bad file with a good one, which we would then throw away.
             Read::Corrupt(_) => {
-                let _lock = self.lock()?;
+                let _lock = self.lock(&mut warnings)?;
                 self.load_or_set_aside(&mut warnings)?
             }
         };
@@ -201,16 +209,32 @@ impl Ledger {
         Ok((entries, warnings))
     }
 
-    fn lock(&self) -> Result<fs::File, Error> {
-        fsutil::private_dir(&self.dir).map_err(|e| Error::state("create the state directory", &self.dir, e))?;
+    /// The state directory, created 0700 or made so (with a warning) if others could get in; one
+    /// of another user's is an error.
+    fn private_dir(&self, warnings: &mut Vec<Warning>) -> Result<(), Error> {
+        match fsutil::ensure_private_dir(&self.dir) {
+            Ok(DirStatus::Tightened { was }) => {
+                warnings.push(Warning::Ledger(format!(
+                    "the state directory {} was open to other users (mode {was:04o}); made it 0700",
+                    self.dir.display()
+                )));
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(Error::state("use the state directory", &self.dir, e.into())),
+        }
+    }
+
+    fn lock(&self, warnings: &mut Vec<Warning>) -> Result<fs::File, Error> {
+        self.private_dir(warnings)?;
         let path = self.lock_path();
         fsutil::lock(&path, self.lock_timeout).map_err(|e| Error::state("lock", &path, e))
     }
 
     fn change(&self, f: impl FnOnce(&mut Vec<Entry>)) -> Result<Vec<Warning>, Error> {
-        let _lock = self.lock()?;
-        self.remove_stale_temp_files();
         let mut warnings = Vec::new();
+        let _lock = self.lock(&mut warnings)?;
+        self.remove_stale_temp_files();
         let mut entries = self.load_or_set_aside(&mut warnings)?;
         entries.retain(Entry::is_alive);
         f(&mut entries);
@@ -219,7 +243,10 @@ impl Ledger {
             .map_err(|e| Error::Local(format!("could not encode the session ledger: {e}")))?;
         bytes.push(b'\n');
         let path = self.path();
-        fsutil::write_atomic(&path, &bytes, 0o600).map_err(|e| Error::state("write", &path, e))?;
+        // No fsync: the ledger describes live processes, and after a power loss none of them is
+        // alive; the rename alone keeps every reader's view whole.
+        fsutil::write_atomic_with(&path, &bytes, 0o600, Durability::NoFsync)
+            .map_err(|e| Error::state("write", &path, e))?;
         Ok(warnings)
     }
 
@@ -265,11 +292,16 @@ impl Ledger {
     }
 }
 
+/// Reads the file without following a link or blocking on a FIFO, and only if it is safely
+/// the user's; a huge one is damage to move aside.
 fn read(path: &Path) -> Read {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Read::Missing,
-        Err(e) => return Read::Failed(e),
+    let bytes = match fsutil::read_private(path, MAX_LEN) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Read::Missing,
+        Err(FileError::TooLarge { len, max }) => {
+            return Read::Corrupt(format!("it is {len} bytes, more than a ledger ever holds ({max})"));
+        }
+        Err(e) => return Read::Failed(e.into()),
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Read::Corrupt("it is empty".into());
@@ -496,10 +528,8 @@ mod tests {
                     assert!(!ledger.path().exists(), "{what}: the bad file is out of the way");
                     warnings
                 };
-                assert!(
-                    matches!(warnings.as_slice(), [Warning::Ledger(w)] if w.contains("moved it to")),
-                    "{what}: {warnings:?}"
-                );
+                let moved = warnings.iter().filter(|w| matches!(w, Warning::Ledger(m) if m.contains("moved it to")));
+                assert_eq!(moved.count(), 1, "{what}: {warnings:?}");
                 let aside = corrupt_files(dir.path());
                 assert_eq!(aside.len(), 1, "{what}: {aside:?}");
                 assert_eq!(fs::read(dir.path().join(&aside[0])).unwrap(), bytes, "{what}: kept for inspection");

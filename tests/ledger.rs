@@ -293,6 +293,10 @@ fn ls_on_a_missing_ledger_lists_nothing_and_succeeds() {
 fn ls_on_an_empty_or_damaged_file_warns_once_moves_it_aside_and_succeeds() {
     for bytes in [&b""[..], b"{\"format\":1,\"sessions\":[{\"id\":", b"\xde\xad", b"{\"format\":99}"] {
         let dir = tempfile::tempdir().unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         std::fs::write(dir.path().join("sessions.json"), bytes).unwrap();
         let out = rolesh(dir.path(), &["ls", "--json"]);
         assert!(out.status.success(), "{}", text(&out.stderr));

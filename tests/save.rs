@@ -102,12 +102,22 @@ fn a_bom_is_kept_when_saving() {
 }
 
 #[test]
-fn a_new_file_is_0600_in_a_new_0700_directory_and_an_old_one_keeps_its_mode() {
+fn a_new_file_is_0600_in_a_new_0700_directory_and_an_old_one_others_can_read_is_closed_with_a_warning() {
     let env = moto_env(b"[base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s\n");
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    std::fs::set_permissions(env.credentials_path(), std::fs::Permissions::from_mode(0o640)).unwrap();
-    env.run(["save", "role"]).assert_ok();
-    assert_eq!(mode(&env.credentials_path()), 0o640);
+    // A private file keeps its mode and nothing is said.
+    std::fs::set_permissions(env.credentials_path(), std::fs::Permissions::from_mode(0o400)).unwrap();
+    let out = env.run(["save", "role"]);
+    out.assert_ok();
+    assert_eq!(mode(&env.credentials_path()), 0o400);
+    assert!(!out.stderr.contains("warning"), "{out}");
+    // One others can read would hand them the session token.
+    std::fs::set_permissions(env.credentials_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(["save", "role"]);
+    out.assert_ok();
+    assert_eq!(mode(&env.credentials_path()), 0o600);
+    let warning = out.stderr.lines().find(|l| l.starts_with("rolesh: warning: ")).unwrap_or_default();
+    assert!(warning.contains("was readable by other users (mode 0644)") && warning.ends_with("made it 0600"), "{out}");
     // A new file in a new directory; the base keys come from the config file this time.
     env.config(&format!(
         "[profile base]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s\n[profile role]\nrole_arn = {ROLE}\nsource_profile = base\n"

@@ -1,6 +1,6 @@
 use crate::cli::{AddRoleArgs, ConfigCommand};
 use crate::env::Env;
-use crate::error::Error;
+use crate::error::{Error, print_warnings};
 use crate::profile::Config;
 use crate::profile::edit::{self, Kind, Line};
 use crate::profile::resolve::validate_role_arn;
@@ -45,13 +45,14 @@ fn add_role(args: AddRoleArgs, env: &Env) -> Result<i32, Error> {
         return Err(exists(&args.name, &cfg.files()));
     }
     let path = &cfg.config_path;
-    edit::edit_file(path, |doc| {
+    let ((), warnings) = edit::edit_file(path, false, |doc| {
         // Checked again under the lock: another process may have added it meanwhile.
         if doc.values(Kind::Config, &args.name, path)?.is_some() && !args.force {
             return Err(exists(&args.name, &path.display().to_string()));
         }
         doc.upsert(Kind::Config, &args.name, &lines, path)
     })?;
+    print_warnings(&warnings);
     eprintln!(
         "rolesh: wrote profile `{}` to {}; try `rolesh exec {} -- aws sts get-caller-identity`",
         args.name,

@@ -61,7 +61,12 @@ pub fn plan_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Resolved
 /// getting it is printed on stderr.
 pub fn session_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Session, Error> {
     let resolved = plan_for(profile, args, env)?;
-    let opts = session::Options { no_cache: args.no_cache, refresh: args.refresh, mfa_token: args.mfa_token.clone() };
+    let opts = session::Options {
+        no_cache: args.no_cache,
+        refresh: args.refresh,
+        mfa_token: args.mfa_token.clone(),
+        waiting: Some(|m| eprintln!("rolesh: {}", crate::display::escape(m))),
+    };
     let Obtained { session, warnings } = session::obtain(&resolved, env, &opts)?;
     print_warnings(&warnings);
     Ok(session)

@@ -1,7 +1,7 @@
 use crate::cli::SaveArgs;
 use crate::credentials::rfc3339;
 use crate::env::Env;
-use crate::error::Error;
+use crate::error::{Error, print_warnings};
 use crate::profile::Config;
 use crate::profile::edit::{self, Kind, Line};
 
@@ -29,7 +29,7 @@ pub fn run(args: SaveArgs, env: &Env) -> Result<i32, Error> {
         Line::Key("aws_session_token", token.expose().to_string()),
     ];
     let path = Config::load(env)?.credentials_path;
-    edit::edit_file(&path, |doc| {
+    let ((), warnings) = edit::edit_file(&path, true, |doc| {
         if let Some(values) = doc.values(Kind::Credentials, &name, &path)? {
             let has = |k: &str| values.iter().any(|(key, _)| key == k);
             if has("aws_access_key_id") && !has("aws_session_token") && !args.force {
@@ -41,6 +41,7 @@ pub fn run(args: SaveArgs, env: &Env) -> Result<i32, Error> {
         }
         doc.upsert(Kind::Credentials, &name, &lines, &path)
     })?;
+    print_warnings(&warnings);
     eprintln!(
         "rolesh: saved a session of `{}` as profile `{name}` in {} (expires {expires})",
         args.profile,

@@ -274,10 +274,16 @@ pub fn parse_ini(text: &str) -> Result<Vec<Section>, IniError> {
     Ok(sections)
 }
 
+/// Far beyond any real config (10,000 profiles are about 1 MB), well short of what would
+/// hurt: a bigger file is refused rather than read into memory.
+pub const MAX_FILE_LEN: u64 = 64 << 20;
+
+/// A file's text, or empty if it is missing. Read without blocking (a FIFO in its place
+/// never hangs rolesh) and refused when others could have written it: a `credential_process`
+/// line in it is a command rolesh would run.
 fn read_optional(path: &Path) -> Result<String, Error> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+    match crate::fsutil::read_config(path, MAX_FILE_LEN) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()),
         Err(e) => Err(Error::config(format!("could not read {}: {e}", path.display()))),
     }
 }

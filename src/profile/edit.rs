@@ -7,8 +7,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::config::{IniLine, IniLines, config_section_profile, parse_ini};
-use crate::error::Error;
+use super::config::{IniLine, IniLines, MAX_FILE_LEN, config_section_profile, parse_ini};
+use crate::error::{Error, Warning};
 use crate::fsutil;
 
 /// Which file a section lives in, which decides how its name is written.
@@ -185,9 +185,15 @@ fn single_line<'a>(what: &str, value: &'a str) -> Result<&'a str, Error> {
 }
 
 /// Edits the file at `path` under a lock on a sibling lock file: read, `change`, write
-/// atomically. An existing file keeps its mode; a new one is 0600 in (if it is new too) a
-/// 0700 directory. A symlinked file is edited where it points, so the link survives.
-pub fn edit_file<T>(path: &Path, change: impl FnOnce(&mut Document) -> Result<T, Error>) -> Result<T, Error> {
+/// atomically. An existing file keeps its mode, less write access for group and others; a
+/// new one is 0600 in (if it is new too) a 0700 directory. A file that is to hold `secrets`
+/// is also closed to reading by others, with a warning. A symlinked file is edited where it
+/// points, so the link survives.
+pub fn edit_file<T>(
+    path: &Path,
+    secrets: bool,
+    change: impl FnOnce(&mut Document) -> Result<T, Error>,
+) -> Result<(T, Vec<Warning>), Error> {
     let path = resolve_link(path);
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.exists() {
@@ -196,15 +202,25 @@ pub fn edit_file<T>(path: &Path, change: impl FnOnce(&mut Document) -> Result<T,
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let lock_path = dir.join(format!(".{name}.lock"));
     let _lock = fsutil::lock(&lock_path, Duration::from_secs(10)).map_err(|e| Error::state("lock", &lock_path, e))?;
-    let (bytes, mode) = match std::fs::read(&path) {
-        Ok(bytes) => (bytes, mode_of(&path)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), 0o600),
-        Err(e) => return Err(Error::state("read", &path, e)),
+    let (bytes, mode) = match fsutil::read_config(&path, MAX_FILE_LEN) {
+        Ok(Some(bytes)) => (bytes, mode_of(&path) & !0o022),
+        Ok(None) => (Vec::new(), 0o600),
+        Err(e) => return Err(Error::state("read", &path, e.into())),
+    };
+    let mut warnings = Vec::new();
+    let mode = if secrets && mode & 0o077 != 0 {
+        warnings.push(Warning::File(format!(
+            "{} was readable by other users (mode {mode:04o}) and now holds a session token; made it 0600",
+            path.display()
+        )));
+        mode & 0o700
+    } else {
+        mode
     };
     let mut doc = Document::new(bytes);
     let out = change(&mut doc)?;
     fsutil::write_atomic(&path, doc.bytes(), mode).map_err(|e| Error::state("write", &path, e))?;
-    Ok(out)
+    Ok((out, warnings))
 }
 
 fn resolve_link(path: &Path) -> PathBuf {
@@ -320,7 +336,7 @@ mod tests {
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
         let link = dir.path().join("config");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        edit_file(&link, |doc| doc.upsert(Kind::Credentials, "b", &[], &link)).unwrap();
+        edit_file(&link, false, |doc| doc.upsert(Kind::Credentials, "b", &[], &link)).unwrap();
         assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "[a]\nk = 1\n\n[b]\n");
         assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o644);

@@ -2,11 +2,18 @@
 //! dir (0700), named by a hash of the plan's source and steps (never by anything secret),
 //! written atomically, with a lock file per key so concurrent cold starts make one STS call.
 //!
+//! The directory and every entry must be the user's and closed to others: an entry another
+//! user could have written (planted keys) is ignored with a warning, a directory the user
+//! owns but others can enter is made 0700, one someone else owns is not used. Entries are read
+//! without following links or blocking and with a size cap, and temp files a killed writer
+//! left (with live keys in them) are swept on the next write.
+//!
 //! Reuse rule: a set handed to a command or a shell is reused while at least half of its
 //! lifetime is left (and never within 5 minutes of expiry), so `use` never gives a shell a
 //! session with minutes to live; an MFA session that only signs the next AssumeRole is reused
 //! until 5 minutes before it expires.
 
+use std::io::{Read, Seek, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,7 +25,7 @@ use super::sts::Endpoint;
 use crate::credentials::{CredentialJson, CredentialJsonIn, Credentials};
 use crate::env::Env;
 use crate::error::{Error, Warning};
-use crate::fsutil;
+use crate::fsutil::{self, DirStatus};
 use crate::profile::{Plan, Source, Step};
 
 /// Never reuse a set this close to its expiry.
@@ -27,6 +34,8 @@ const MARGIN_SECS: i64 = 5 * 60;
 const LOCK_TIMEOUT: Duration = Duration::from_secs(180);
 /// The version of the files; a file of another version is a miss.
 const FORMAT: u32 = 2;
+/// An entry is a few hundred bytes; anything near this is damage, not data.
+const MAX_ENTRY_LEN: u64 = 64 * 1024;
 
 /// What a cached set is needed for, which decides how much life it must have left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,12 +92,22 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// `ROLESH_CACHE_DIR`, else the platform cache dir (`$XDG_CACHE_HOME/rolesh` on Linux).
-    pub fn open(env: &Env) -> Result<Self, Error> {
+    /// `ROLESH_CACHE_DIR`, else the platform cache dir (`$XDG_CACHE_HOME/rolesh` on Linux),
+    /// created 0700, or made 0700 (with a warning) if others could get in. A directory of
+    /// another user's is an error.
+    pub fn open(env: &Env, warnings: &mut Vec<Warning>) -> Result<Self, Error> {
         let dir = match env.get("ROLESH_CACHE_DIR") {
             Some(d) => PathBuf::from(d),
             None => crate::paths::project_dirs()?.cache_dir().to_path_buf(),
         };
+        match fsutil::ensure_private_dir(&dir) {
+            Ok(DirStatus::Tightened { was }) => warnings.push(Warning::Cache(format!(
+                "the credential cache {} was open to other users (mode {was:04o}); made it 0700",
+                dir.display()
+            ))),
+            Ok(_) => {}
+            Err(e) => return Err(Error::state("use the cache directory", &dir, e.into())),
+        }
         Ok(Cache { dir })
     }
 
@@ -97,24 +116,50 @@ impl Cache {
     }
 
     /// The cached set for `key` if it is good enough for `need`; a missing, stale or
-    /// unreadable file is a miss.
-    pub fn load(&self, key: &str, need: Need, _warnings: &mut Vec<Warning>) -> Option<Cached> {
-        let bytes = std::fs::read(self.path(key, "json")).ok()?;
+    /// damaged file is a miss, and one that is not safely the user's is ignored with a
+    /// warning.
+    pub fn load(&self, key: &str, need: Need, warnings: &mut Vec<Warning>) -> Option<Cached> {
+        let path = self.path(key, "json");
+        let bytes = match fsutil::read_private(&path, MAX_ENTRY_LEN) {
+            Ok(bytes) => bytes?,
+            Err(e) => {
+                warnings.push(Warning::Cache(format!("ignored the cached credentials {}: {e}", path.display())));
+                return None;
+            }
+        };
         let file: FileIn = serde_json::from_slice(&bytes).ok()?;
         let cached =
             Cached { credentials: file.credentials.into(), assumed_arn: file.assumed_arn, issued: file.issued };
         (file.format == FORMAT && cached.is_fresh(need, Utc::now())).then_some(cached)
     }
 
-    /// Holds `key` against other rolesh processes until the lock is dropped.
-    pub fn lock(&self, key: &str, _profile: &str) -> Result<std::fs::File, Error> {
-        fsutil::private_dir(&self.dir).map_err(|e| Error::state("create the cache directory", &self.dir, e))?;
+    /// Holds `key` against other rolesh processes until the lock is dropped. The holder notes
+    /// its pid and profile in the lock file; a process that has to wait calls `waiting` with
+    /// that note first, so the user learns what is being waited for (an MFA prompt in another
+    /// terminal, a slow credential_process).
+    pub fn lock(&self, key: &str, profile: &str, waiting: &dyn Fn(&str)) -> Result<std::fs::File, Error> {
         let path = self.path(key, "lock");
-        fsutil::lock(&path, LOCK_TIMEOUT).map_err(|e| Error::state("lock", &path, e))
+        let file = fsutil::lock_reporting(&path, LOCK_TIMEOUT, |held| {
+            let mut note = String::new();
+            let _ = Read::take(held, 256).read_to_string(&mut note);
+            let holder = note.trim();
+            let holder =
+                if holder.is_empty() { "another rolesh process".to_string() } else { format!("rolesh {holder}") };
+            waiting(&format!(
+                "waiting for {holder} to get these credentials (up to {}s); --no-cache does not wait",
+                LOCK_TIMEOUT.as_secs()
+            ));
+        })
+        .map_err(|e| Error::state("lock", &path, e))?;
+        let mut noted = &file;
+        let _ = noted
+            .set_len(0)
+            .and_then(|()| noted.rewind())
+            .and_then(|()| noted.write_all(format!("pid {} for profile `{profile}`", std::process::id()).as_bytes()));
+        Ok(file)
     }
 
     pub fn store(&self, key: &str, cached: &Cached) -> Result<(), Error> {
-        fsutil::private_dir(&self.dir).map_err(|e| Error::state("create the cache directory", &self.dir, e))?;
         let path = self.path(key, "json");
         let file = FileOut {
             format: FORMAT,
@@ -124,7 +169,10 @@ impl Cache {
         };
         let bytes =
             serde_json::to_vec(&file).map_err(|e| Error::Local(format!("could not encode credentials: {e}")))?;
-        fsutil::write_atomic(&path, &bytes, 0o600).map_err(|e| Error::state("write", &path, e))
+        let written = fsutil::write_atomic(&path, &bytes, 0o600).map_err(|e| Error::state("write", &path, e));
+        // Temp files of other entries, left by writers killed mid-write, hold live keys too.
+        fsutil::sweep_temp_files(&self.dir, None, fsutil::STALE_TEMP_AGE);
+        written
     }
 }
 
@@ -213,8 +261,8 @@ mod tests {
     #[test]
     fn a_stored_set_loads_back_and_garbage_is_a_miss() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache { dir: dir.path().join("c") };
         let mut w = Vec::new();
+        let cache = Cache::open(&Env::from_pairs([("ROLESH_CACHE_DIR", dir.path().join("c"))]), &mut w).unwrap();
         cache.store("k", &Cached::new(creds(3600), Some("arn".into()))).unwrap();
         let hit = cache.load("k", Need::Handed, &mut w).unwrap();
         assert_eq!(hit.assumed_arn.as_deref(), Some("arn"));

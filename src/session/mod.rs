@@ -73,6 +73,8 @@ pub struct Options {
     /// included, and cache the results.
     pub refresh: bool,
     pub mfa_token: Option<String>,
+    /// Told (once) when another rolesh holds the credentials being fetched, before waiting.
+    pub waiting: Option<fn(&str)>,
 }
 
 /// A session and what the user should be told about getting it.
@@ -106,7 +108,12 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
         },
         warnings,
     };
-    let cache = if opts.no_cache { None } else { Cache::open(env).map_err(|e| warnings.push(cache_warning(&e))).ok() };
+    let cache = if opts.no_cache {
+        None
+    } else {
+        let opened = Cache::open(env, &mut warnings);
+        opened.map_err(|e| warnings.push(cache_warning(&e))).ok()
+    };
     let key = cache::key(plan, plan.steps.len(), &endpoint, env);
     let hit = |cache: &Cache, warnings: &mut Vec<Warning>| {
         if opts.refresh { None } else { cache.load(&key, Need::Handed, warnings) }
@@ -117,7 +124,7 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
         return Ok(session_of(cached, warnings));
     }
     let lock = match &cache {
-        Some(c) => match c.lock(&key, &plan.profile) {
+        Some(c) => match c.lock(&key, &plan.profile, &|m| waiting(opts, m)) {
             Ok(lock) => Some(lock),
             Err(e) => {
                 warnings.push(cache_warning(&e));
@@ -142,6 +149,12 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
         warnings.push(cache_warning(&e));
     }
     Ok(session_of(fresh, warnings))
+}
+
+fn waiting(opts: &Options, message: &str) {
+    if let Some(tell) = opts.waiting {
+        tell(message);
+    }
 }
 
 fn cache_warning(e: &Error) -> Warning {
@@ -238,7 +251,8 @@ async fn session_token(
             {
                 return Ok(hit.credentials);
             }
-            let lock = c.lock(key, call.profile).map_err(|e| warnings.push(cache_warning(&e))).ok();
+            let lock =
+                c.lock(key, call.profile, &|m| waiting(opts, m)).map_err(|e| warnings.push(cache_warning(&e))).ok();
             if lock.is_some()
                 && !opts.refresh
                 && let Some(hit) = c.load(key, Need::Signing, warnings)
