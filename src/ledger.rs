@@ -303,18 +303,23 @@ fn read(path: &Path) -> Read {
         }
         Err(e) => return Read::Failed(e.into()),
     };
+    match decode(&bytes) {
+        Ok(entries) => Read::Good(entries),
+        Err(why) => Read::Corrupt(why),
+    }
+}
+
+/// The entries of a `sessions.json`, or why it cannot be read (the fuzzer's entry point too).
+pub fn decode(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Read::Corrupt("it is empty".into());
+        return Err("it is empty".into());
     }
-    match serde_json::from_slice::<Header>(&bytes) {
-        Ok(h) if h.format != FORMAT => return Read::Corrupt(format!("format {} is not {FORMAT}", h.format)),
+    match serde_json::from_slice::<Header>(bytes) {
+        Ok(h) if h.format != FORMAT => return Err(format!("format {} is not {FORMAT}", h.format)),
         Ok(_) => {}
-        Err(e) => return Read::Corrupt(e.to_string()),
+        Err(e) => return Err(e.to_string()),
     }
-    match serde_json::from_slice::<State>(&bytes) {
-        Ok(state) => Read::Good(state.sessions),
-        Err(e) => Read::Corrupt(e.to_string()),
-    }
+    serde_json::from_slice::<State>(bytes).map(|state| state.sessions).map_err(|e| e.to_string())
 }
 
 /// A registration that lasts until [`Registration::end`] (or, failing that, until it is

@@ -176,6 +176,17 @@ impl Cache {
     }
 }
 
+/// A cache entry's credentials, or `None` for anything but a good entry of this version (the
+/// fuzzer's entry point too).
+pub fn decode(bytes: &[u8]) -> Option<Cached> {
+    let file: FileIn = serde_json::from_slice(bytes).ok()?;
+    (file.format == FORMAT).then(|| Cached {
+        credentials: file.credentials.into(),
+        assumed_arn: file.assumed_arn,
+        issued: file.issued,
+    })
+}
+
 fn hash(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
