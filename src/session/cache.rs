@@ -127,10 +127,7 @@ impl Cache {
                 return None;
             }
         };
-        let file: FileIn = serde_json::from_slice(&bytes).ok()?;
-        let cached =
-            Cached { credentials: file.credentials.into(), assumed_arn: file.assumed_arn, issued: file.issued };
-        (file.format == FORMAT && cached.is_fresh(need, Utc::now())).then_some(cached)
+        decode(&bytes).filter(|cached| cached.is_fresh(need, Utc::now()))
     }
 
     /// Holds `key` against other rolesh processes until the lock is dropped. The holder notes
