@@ -53,7 +53,7 @@ pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
         return Ok(0);
     }
     if rows.is_empty() {
-        eprintln!("rolesh: no profiles in {}; add one with `aws configure` or by editing the file", cfg.files());
+        super::say(&format!("no profiles in {}; add one with `aws configure` or by editing the file", cfg.files()));
         return Ok(0);
     }
     // Names and values come from files anyone may have written: never raw to a terminal.

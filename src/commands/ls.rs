@@ -38,7 +38,7 @@ pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
         return Ok(0);
     }
     if tree.is_empty() {
-        eprintln!("rolesh: no active sessions");
+        super::say("no active sessions");
         return Ok(0);
     }
     let header = ["ID", "KIND", "PROFILE", "ROLE", "PID", "TTY", "STARTED", "LEFT"].map(String::from);

@@ -65,7 +65,7 @@ pub fn session_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Sessi
         no_cache: args.no_cache,
         refresh: args.refresh,
         mfa_token: args.mfa_token.clone(),
-        waiting: Some(|m| eprintln!("rolesh: {}", crate::display::escape(m))),
+        waiting: Some(say),
     };
     let Obtained { session, warnings } = session::obtain(&resolved, env, &opts)?;
     print_warnings(&warnings);
@@ -93,6 +93,12 @@ pub fn ledger_entry(id: &str, kind: Kind, session: &Session, pid: u32, env: &Env
         expires: session.credentials.expiration,
         ..Entry::new(id, kind, pid, env)
     }
+}
+
+/// Tells the user something on stderr, `rolesh: …`, with control characters escaped: profile
+/// names and ARNs come from files anyone may have written.
+pub fn say(text: &str) {
+    eprintln!("rolesh: {}", crate::display::escape(text));
 }
 
 /// A text table: each column padded to its widest cell (in characters), two spaces apart.

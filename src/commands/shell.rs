@@ -10,7 +10,7 @@ use crate::ledger::Kind;
 pub fn run(args: ShellArgs, env: &Env) -> Result<i32, Error> {
     let session = super::session_for(&args.profile, &args.session, env)?;
     let program = args.shell.map(OsString::from).unwrap_or_else(|| default_shell(env));
-    eprintln!("rolesh: subshell with {}; `exit` to leave", super::use_::describe(&session));
+    super::say(&format!("subshell with {}; `exit` to leave", super::use_::describe(&session)));
     super::run_with_session(Kind::Shell, &session, &[program], env)
 }
 
