@@ -369,9 +369,7 @@ fn credential_source(profile: &str, value: &str) -> Result<Source, Error> {
 /// providers: keys in the credentials file, then `credential_process`, then keys in the
 /// config file.
 fn base_source(cfg: &Config, p: &Profile, top_level: bool) -> Result<(Source, Option<Credentials>), Error> {
-    let in_credentials_file =
-        ["aws_access_key_id", "aws_secret_access_key"].iter().all(|k| cfg.file_of(p, k) == cfg.credentials_path);
-    if p.has_static_keys() && (in_credentials_file || p.non_empty("credential_process").is_none()) {
+    if uses_static_keys(cfg, p) {
         return static_source(p);
     }
     if p.is_sso() {
@@ -418,6 +416,14 @@ fn static_source(p: &Profile) -> Result<(Source, Option<Credentials>), Error> {
     let source =
         Source::Static { profile: p.name.clone(), access_key_id: id.to_string(), session_token: token.is_some() };
     Ok((source, Some(keys)))
+}
+
+/// Whether a profile used for its own credentials signs with its static keys: keys in the
+/// credentials file come before a `credential_process`, keys in the config file after it.
+pub fn uses_static_keys(cfg: &Config, p: &Profile) -> bool {
+    let in_credentials_file =
+        ["aws_access_key_id", "aws_secret_access_key"].iter().all(|k| cfg.file_of(p, k) == cfg.credentials_path);
+    p.has_static_keys() && (in_credentials_file || p.non_empty("credential_process").is_none())
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/NAME`, checked before any network call.
