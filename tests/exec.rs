@@ -15,14 +15,7 @@ use support::fixtures::{MFA_SERIAL, USER_KEY, USER_SECRET, child_env, exec_env, 
 use support::process::{DEADLINE, process_exists};
 use support::{Rule, StandIn, StsError, TestEnv};
 
-const ROLE: &str = "arn:aws:iam::111111111111:role/deployer";
-
-/// `[profile deployer]`, assumed from `user`'s static keys.
-fn deployer(stand_in: &StandIn, extra: &str) -> TestEnv {
-    let env = user_env(stand_in);
-    env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\nsource_profile = user\n{extra}"));
-    env
-}
+use support::fixtures::{DEPLOYER_ROLE as ROLE, deployer};
 
 // --- The child, as the real aws CLI sees it (moto) -------------------------------------
 

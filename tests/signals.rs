@@ -8,10 +8,8 @@
 mod support;
 
 use support::StandIn;
-use support::fixtures::user_env;
+use support::fixtures::deployer;
 use support::process::DEADLINE;
-
-const ROLE: &str = "arn:aws:iam::111111111111:role/deployer";
 
 /// Counts INTs; on USR1 prints the count and exits 0; on the first INT exits 3 if asked to.
 /// `own_group` puts it in a process group of its own, so a terminal's ^C reaches rolesh only.
@@ -38,16 +36,10 @@ while True: signal.pause()
     )
 }
 
-fn env(stand_in: &StandIn) -> support::TestEnv {
-    let env = user_env(stand_in);
-    env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\nsource_profile = user\n"));
-    env
-}
-
 #[test]
 fn int_sent_to_rolesh_alone_is_passed_on_to_the_command() {
     let stand_in = StandIn::start();
-    let env = env(&stand_in);
+    let env = deployer(&stand_in, "");
     let running = env.spawn(["exec", "deployer", "--", "python3", "-c", &counter(false, true)]);
     running.expect_stdout("ready", DEADLINE);
     // To rolesh's pid only, as `kill -INT PID` does: nothing else delivers it to the command.
@@ -59,7 +51,7 @@ fn int_sent_to_rolesh_alone_is_passed_on_to_the_command() {
 #[test]
 fn ctrl_c_typed_on_the_terminal_is_not_passed_on_again() {
     let stand_in = StandIn::start();
-    let env = env(&stand_in);
+    let env = deployer(&stand_in, "");
     let mut pty = env.pty(["exec", "deployer", "--", "python3", "-c", &counter(true, false)]);
     pty.expect("ready", DEADLINE);
     pty.send("\x03");
