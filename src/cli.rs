@@ -142,6 +142,17 @@ pub struct SessionArgs {
     pub mfa_serial: Option<String>,
 }
 
+/// Serving the credentials instead of handing them over: for long jobs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServerArgs {
+    /// Serve renewed credentials on 127.0.0.1 for as long as it runs (no keys in its environment)
+    #[arg(long)]
+    pub server: bool,
+    /// With --server: hide [default]'s credentials in your AWS files from it (they would win over the server)
+    #[arg(long, requires = "server")]
+    pub hide_default: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Profile name from ~/.aws/config, or a role ARN
@@ -149,6 +160,8 @@ pub struct ExecArgs {
     pub profile: String,
     #[command(flatten)]
     pub session: SessionArgs,
+    #[command(flatten)]
+    pub serve: ServerArgs,
     /// The command and its arguments, after `--`
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -161,6 +174,8 @@ pub struct ShellArgs {
     pub profile: String,
     #[command(flatten)]
     pub session: SessionArgs,
+    #[command(flatten)]
+    pub serve: ServerArgs,
     /// The shell to start [default: $SHELL; on Windows pwsh, else powershell, else %COMSPEC%]
     #[arg(long, value_name = "PATH")]
     pub shell: Option<std::path::PathBuf>,
