@@ -1078,36 +1078,6 @@ fn secrets_never_reach_stderr_or_an_argv() {
 // a session-token source that is no role left unclamped), so that a fix that went too far
 // fails too.
 
-/// The cache entry (rolesh's JSON file) holding the set whose key id is `access_key_id`.
-fn cache_entry(env: &TestEnv, access_key_id: &str) -> (std::path::PathBuf, serde_json::Value) {
-    let mut found: Vec<_> = env
-        .cache_entries()
-        .into_iter()
-        .filter(|(path, _)| path.extension().is_some_and(|e| e == "json"))
-        .filter_map(|(path, _)| {
-            let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-            (entry["credentials"]["AccessKeyId"] == access_key_id).then_some((path, entry))
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "want one cache entry for {access_key_id}: {:?}", env.cache_entries());
-    found.pop().unwrap()
-}
-
-/// Rewrites the cache entry of `access_key_id` as if STS had issued it `ago` ago with `left`
-/// to live. Only the times change: the keys stay the ones the stand-in knows.
-fn age_cache_entry(env: &TestEnv, access_key_id: &str, ago: Duration, left: Duration) -> DateTime<Utc> {
-    let (path, mut entry) = cache_entry(env, access_key_id);
-    let now = Utc::now();
-    let expires = now + chrono::Duration::from_std(left).unwrap();
-    let issued = now - chrono::Duration::from_std(ago).unwrap();
-    let rfc3339 = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    entry["credentials"]["Expiration"] = rfc3339(expires).into();
-    entry["issued"] = rfc3339(issued).into();
-    // Written in place, so the file keeps the 0600 mode rolesh insists on.
-    std::fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
-    DateTime::from_timestamp(expires.timestamp(), 0).unwrap()
-}
-
 const MINUTE: u64 = 60;
 
 #[test]
@@ -1148,7 +1118,7 @@ fn a_handed_set_with_less_than_half_its_lifetime_left_is_fetched_anew() {
     let first = stand_in.issued()[0].access_key_id.clone();
     // 20 of 70 minutes left: well clear of the 5-minute margin, but under half, so a shell
     // given it now could lose it within minutes of starting.
-    age_cache_entry(&env, &first, Duration::from_secs(50 * MINUTE), Duration::from_secs(20 * MINUTE));
+    env.age_cache_entry(&first, Duration::from_secs(50 * MINUTE), Duration::from_secs(20 * MINUTE));
     let vars = child_env(&env.run(exec_env("deployer", &[])));
     assert_eq!(stand_in.count("AssumeRole"), 2, "a set with under half its lifetime left was reused");
     assert_eq!(vars["AWS_ACCESS_KEY_ID"], stand_in.issued()[1].access_key_id);
@@ -1160,7 +1130,7 @@ fn a_handed_set_with_more_than_half_its_lifetime_left_is_reused() {
     let env = deployer(&stand_in, "");
     env.run(exec_env("deployer", &[])).assert_ok();
     let first = stand_in.issued()[0].access_key_id.clone();
-    let expires = age_cache_entry(&env, &first, Duration::from_secs(20 * MINUTE), Duration::from_secs(40 * MINUTE));
+    let expires = env.age_cache_entry(&first, Duration::from_secs(20 * MINUTE), Duration::from_secs(40 * MINUTE));
     let vars = child_env(&env.run(exec_env("deployer", &[])));
     assert_eq!(stand_in.count("AssumeRole"), 1, "a set with 40 of 60 minutes left was not reused");
     assert_eq!(vars["AWS_ACCESS_KEY_ID"], first);
@@ -1180,7 +1150,7 @@ fn an_mfa_session_signs_the_next_role_until_five_minutes_before_it_expires() {
     // AssumeRole. No code and no terminal, so asking for one would fail with exit 4.
     let twelve_hours = Duration::from_secs(12 * 60 * MINUTE);
     let left = Duration::from_secs(10 * MINUTE);
-    age_cache_entry(&env, &session.access_key_id, twelve_hours - left, left);
+    env.age_cache_entry(&session.access_key_id, twelve_hours - left, left);
     env.run(exec_env("auditor", &[])).assert_ok();
     assert_eq!(stand_in.count("GetSessionToken"), 1, "the MFA session with 10 minutes left was not reused");
     let roles = stand_in.calls("AssumeRole");
@@ -1191,9 +1161,9 @@ fn an_mfa_session_signs_the_next_role_until_five_minutes_before_it_expires() {
     // Within 5 minutes of its expiry it is not used (which also shows that the entry edited
     // above is the one read): with admin's own set stale too, a code is needed.
     let left = Duration::from_secs(4 * MINUTE);
-    age_cache_entry(&env, &session.access_key_id, twelve_hours - left, left);
+    env.age_cache_entry(&session.access_key_id, twelve_hours - left, left);
     let admin = stand_in.issued()[1].access_key_id.clone();
-    age_cache_entry(&env, &admin, Duration::from_secs(56 * MINUTE), left);
+    env.age_cache_entry(&admin, Duration::from_secs(56 * MINUTE), left);
     let outcome = env.run(exec_env("admin", &[]));
     outcome.assert_error(4);
     assert!(outcome.error_line().contains("--mfa-token"), "{outcome}");

@@ -218,3 +218,23 @@ fn rolesh_ls_inside_shows_the_session_as_served_and_a_nested_exec_still_works() 
     assert_eq!(sessions[0]["kind"], "exec", "{out}");
     assert!(arn.trim().starts_with("arn:aws:sts::111111111111:assumed-role/deployer/"), "{outcome}");
 }
+
+#[test]
+fn the_end_of_the_mfa_session_is_the_commands_deadline_and_is_announced_ten_minutes_ahead() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config(&format!(
+        "[profile admin]\nrole_arn = {DEPLOYER_ROLE}\nsource_profile = user\nmfa_serial = {MFA_SERIAL}\n"
+    ));
+    env.run(["exec", "admin", "--mfa-token", "123456", "--", "true"]).assert_ok();
+    // The MFA session now ends in 9 minutes: renewals stop then, and the command is told.
+    let mfa_key = stand_in.issued()[0].access_key_id.clone();
+    let ends = env.age_cache_entry(&mfa_key, Duration::from_secs(12 * 3600 - 540), Duration::from_secs(540));
+    let outcome = env.run(served(&["admin", "--", "sh", "-c", "printf '%s\\n' \"$ROLESH_EXPIRES\""]));
+    outcome.assert_ok();
+    assert_eq!(outcome.stdout().trim(), ends.timestamp().to_string(), "{outcome}");
+    let told =
+        outcome.stderr.lines().find(|l| l.contains("MFA session of profile `admin` ends at")).unwrap_or_default();
+    assert!(told.starts_with("rolesh: ") && told.contains("run it again with a new code"), "{outcome}");
+    assert_eq!(stand_in.count("GetSessionToken"), 1, "no new MFA session was asked for");
+}

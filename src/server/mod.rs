@@ -105,9 +105,11 @@ impl Server {
             .map_err(|e| Error::Local(format!("could not start the credentials server: {e}")))?;
         let keeping = Arc::clone(&shared);
         let (bound, tell) = (serving.bound, serving.tell);
+        // A deadline already this close is told now, before the command owns the terminal.
+        let told = bound.is_some_and(|b| notice_due(&shared.profile, b, Utc::now(), tell));
         std::thread::Builder::new()
             .name("credentials-renewal".into())
-            .spawn(move || keep_fresh(&keeping, renew, bound, tell))
+            .spawn(move || keep_fresh(&keeping, renew, bound.filter(|_| !told), tell))
             .map_err(|e| Error::Local(format!("could not start the credentials server: {e}")))?;
         Ok(Server { uri: format!("http://{addr}/"), token, addr, shared })
     }
@@ -215,6 +217,18 @@ fn retry_in(failures: u32, left: TimeDelta) -> TimeDelta {
     backoff.min(left / 4).max(TimeDelta::milliseconds(100))
 }
 
+/// Tells the user when renewals end, if that is less than [`BOUND_NOTICE`] away; whether it did.
+fn notice_due(profile: &str, bound: DateTime<Utc>, now: DateTime<Utc>, tell: fn(&str)) -> bool {
+    let due = now >= bound - BOUND_NOTICE;
+    if due {
+        tell(&format!(
+            "the MFA session of profile `{profile}` ends at {}; the command's credentials cannot be renewed after that and run out within the hour; run it again with a new code to go on",
+            rfc3339(bound)
+        ));
+    }
+    due
+}
+
 fn keep_fresh(shared: &Shared, mut renew: Renew, bound: Option<DateTime<Utc>>, tell: fn(&str)) {
     let mut failures = 0u32;
     let mut retry: Option<DateTime<Utc>> = None;
@@ -243,13 +257,8 @@ fn keep_fresh(shared: &Shared, mut renew: Renew, bound: Option<DateTime<Utc>>, t
             return;
         }
         let now = Utc::now();
-        if let Some(b) = bound.filter(|b| !bound_told && now >= *b - BOUND_NOTICE) {
-            bound_told = true;
-            tell(&format!(
-                "the MFA session of profile `{}` ends at {}; the command's credentials cannot be renewed after that and run out within the hour; run it again with a new code to go on",
-                shared.profile,
-                rfc3339(b)
-            ));
+        if let Some(b) = bound.filter(|_| !bound_told) {
+            bound_told = notice_due(&shared.profile, b, now, tell);
         }
         if due.is_none_or(|d| now < d) {
             continue;
