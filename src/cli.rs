@@ -108,6 +108,37 @@ pub enum Command {
     Init(InitArgs),
     /// Print the session for a prompt (`dev 42m`); nothing outside one
     Prompt(PromptArgs),
+    /// Log in to IAM Identity Center (SSO) for an sso-session or an SSO profile
+    #[command(arg_required_else_help = true)]
+    Login(LoginArgs),
+    /// Open the AWS web console signed in as a profile's role
+    #[command(arg_required_else_help = true)]
+    Console(ConsoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The [sso-session NAME] to log in to, or a profile that uses one (or the legacy sso_start_url)
+    #[arg(add = ArgValueCandidates::new(crate::completions::sso_names))]
+    pub name: String,
+    /// Print the sign-in URL and code instead of opening a browser
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
+    pub profile: String,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// The console page to land on [default: the console home of the session's region]
+    #[arg(long, value_name = "URL")]
+    pub destination: Option<String>,
+    /// Print the sign-in URL on stdout instead of opening a browser (it is console access: keep it private)
+    #[arg(long)]
+    pub stdout: bool,
 }
 
 /// How to get a session: shared by every command that assumes a role.

@@ -39,6 +39,15 @@ pub fn script(shell: Shell) -> Result<String, Error> {
     Ok(text)
 }
 
+/// `[sso-session]` names and the profiles that log in to SSO, for `rolesh login`.
+pub fn sso_names() -> Vec<CompletionCandidate> {
+    let Ok(cfg) = Config::load(&Env::from_process()) else {
+        return Vec::new();
+    };
+    let profiles = cfg.profiles.values().filter(|p| p.is_sso() || p.has("sso_session")).map(|p| p.name.clone());
+    cfg.sso_sessions.keys().cloned().chain(profiles).map(CompletionCandidate::new).collect()
+}
+
 /// Profile names from the config files, for completing a PROFILE argument. A broken
 /// config file completes nothing rather than printing errors into the command line.
 pub fn profiles() -> Vec<CompletionCandidate> {

@@ -46,17 +46,17 @@ pub enum Error {
     #[error("{message}")]
     Config { profile: Option<String>, message: String },
 
-    #[error(
-        "profile `{0}` uses AWS IAM Identity Center (SSO): not supported yet; use the aws CLI for it (`aws sso login --profile {0}`)"
-    )]
-    SsoUnsupported(String),
-
     /// A `credential_process` that could not be run or printed something unusable.
     #[error("credential_process of profile `{profile}` {problem}")]
     Process { profile: String, problem: String },
 
     #[error("{message}")]
     Mfa { profile: Option<String>, message: String },
+
+    /// No usable IAM Identity Center token for an sso-session or profile (`target`): the
+    /// message names `rolesh login`.
+    #[error("{message}")]
+    SsoToken { target: String, message: String },
 
     /// STS (or the way to it) refused or failed a call.
     #[error("{0}")]
@@ -157,9 +157,9 @@ impl Error {
             | Error::Cycle { .. }
             | Error::BadValue { .. }
             | Error::Config { .. }
-            | Error::SsoUnsupported(_)
             | Error::Process { .. } => code::CONFIG,
             Error::Mfa { .. } => code::MFA,
+            Error::SsoToken { .. } => code::DENIED,
             Error::Sts(f) => f.kind.exit_code(),
             Error::State { .. } | Error::Local(_) => code::STATE,
             Error::CommandNotFound(_) => code::NOT_FOUND,
@@ -199,7 +199,6 @@ impl Error {
             | Error::BadValue { profile, .. }
             | Error::Process { profile, .. } => Some(profile),
             Error::Config { profile, .. } | Error::Mfa { profile, .. } => profile.as_deref(),
-            Error::SsoUnsupported(p) => Some(p),
             Error::Sts(f) => Some(&f.profile),
             _ => None,
         }

@@ -65,6 +65,18 @@ fn search_path(
     })
 }
 
+/// The program (and arguments) that opens a URL or a file in the user's browser.
+pub fn browser() -> &'static [&'static str] {
+    if cfg!(windows) {
+        // `start`'s first quoted argument is a window title.
+        &["cmd", "/c", "start", ""]
+    } else if cfg!(target_os = "macos") {
+        &["open"]
+    } else {
+        &["xdg-open"]
+    }
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
     pub fn start_time(pid: u32) -> Option<u64> {

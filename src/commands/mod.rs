@@ -2,11 +2,13 @@
 
 mod completions;
 mod config;
+mod console;
 mod credential_process;
 mod exec;
 mod export;
 mod init;
 mod list;
+mod login;
 mod ls;
 pub mod prompt;
 mod save;
@@ -41,6 +43,8 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Init(args) => init::run(args),
         Command::Prompt(args) => prompt::run(args, env),
         Command::Ls(args) => ls::run(args, env),
+        Command::Login(args) => login::run(args, env),
+        Command::Console(args) => console::run(args, env),
     }
 }
 
@@ -118,6 +122,25 @@ pub fn ledger_entry(id: &str, kind: Kind, session: &Session, pid: u32, env: &Env
 /// names and ARNs come from files anyone may have written.
 pub fn say(text: &str) {
     eprintln!("rolesh: {}", crate::display::escape(text));
+}
+
+/// Opens `target` (a URL, or a file) in the user's browser without waiting for it:
+/// `ROLESH_BROWSER`, else `BROWSER`, else the platform's opener (`xdg-open`, `open`,
+/// `cmd /c start`).
+pub fn open_in_browser(target: &std::ffi::OsStr, env: &Env) -> Result<(), Error> {
+    let mut argv: Vec<OsString> = match env.get_os("ROLESH_BROWSER").or_else(|| env.get_os("BROWSER")) {
+        Some(program) if !program.is_empty() => vec![program.to_os_string()],
+        _ => crate::sys::browser().iter().map(OsString::from).collect(),
+    };
+    argv.push(target.to_os_string());
+    let (program, args) = argv.split_first().ok_or_else(|| Error::Local("no browser to open".into()))?;
+    env.command(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| Error::Local(format!("could not open a browser with {}: {e}", program.to_string_lossy())))
 }
 
 /// A text table: each column padded to its widest cell (in characters), two spaces apart.

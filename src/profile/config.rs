@@ -42,8 +42,9 @@ impl Profile {
         self.has("aws_access_key_id") && self.has("aws_secret_access_key")
     }
 
+    /// botocore's SSO provider applies to a profile with any of these settings.
     pub fn is_sso(&self) -> bool {
-        self.has("sso_session") || self.has("sso_start_url")
+        ["sso_start_url", "sso_region", "sso_role_name", "sso_account_id"].iter().any(|k| self.has(k))
     }
 }
 
@@ -60,6 +61,19 @@ pub struct Config {
     pub config_path: PathBuf,
     pub credentials_path: PathBuf,
     pub profiles: BTreeMap<String, Profile>,
+    /// `[sso-session NAME]` sections of the config file: IAM Identity Center settings that
+    /// profiles share by name.
+    pub sso_sessions: BTreeMap<String, SsoSession>,
+}
+
+/// An `[sso-session NAME]` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SsoSession {
+    pub name: String,
+    pub start_url: Option<String>,
+    pub region: Option<String>,
+    /// `sso_registration_scopes`, comma-separated in the file.
+    pub scopes: Vec<String>,
 }
 
 impl Config {
@@ -95,10 +109,23 @@ impl Config {
         let credentials = parse_ini(credentials_text).map_err(|e| e.into_error(&credentials_path))?;
         // botocore keeps the later of `[default]` and `[profile default]` (or of `[profile a]`
         // and `[profile  a ]`) whole.
+        let mut sso_sessions = BTreeMap::new();
         for (section, values) in config {
             if let Some(name) = config_section_profile(&section) {
                 profiles
                     .insert(name.clone(), Profile { name, values: values.into_iter().collect(), ..Default::default() });
+            } else if let Some(name) = sso_session_section(&section) {
+                let get = |k: &str| values.iter().find(|(key, v)| key == k && !v.is_empty()).map(|(_, v)| v.clone());
+                let scopes = get("sso_registration_scopes")
+                    .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+                    .unwrap_or_default();
+                let session = SsoSession {
+                    name: name.clone(),
+                    start_url: get("sso_start_url"),
+                    region: get("sso_region"),
+                    scopes,
+                };
+                sso_sessions.insert(name, session);
             }
         }
         for (name, values) in credentials {
@@ -106,7 +133,7 @@ impl Config {
             profile.from_credentials.extend(values.iter().map(|(k, _)| k.clone()));
             profile.values.extend(values);
         }
-        Ok(Config { config_path, credentials_path, profiles })
+        Ok(Config { config_path, credentials_path, profiles, sso_sessions })
     }
 
     /// A setting of `[default]` that makes every SDK find credentials there before it would
@@ -178,6 +205,21 @@ pub(crate) fn config_section_profile(section: &str) -> Option<String> {
         }
     }
     // shlex would split an unquoted name with spaces into several words: not a profile.
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
+}
+
+/// `[sso-session NAME]` is session NAME, as botocore splits it (one word, or quoted).
+fn sso_session_section(section: &str) -> Option<String> {
+    let rest = section.strip_prefix("sso-session")?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let name = rest.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = name.strip_prefix(q).and_then(|n| n.strip_suffix(q)) {
+            return Some(inner.to_string());
+        }
+    }
     (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
 }
 
@@ -406,6 +448,20 @@ mod tests {
         let u = cfg.get("u").unwrap();
         assert_eq!(cfg.file_of(u, "region"), Path::new("config"));
         assert_eq!(cfg.file_of(u, "duration_seconds"), Path::new("credentials"));
+    }
+
+    #[test]
+    fn sso_sessions_are_read_by_name() {
+        let cfg = Config::parse(
+            "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\nsso_registration_scopes = sso:account:access, x\n[sso-session]\na=b\n",
+            "",
+        )
+        .unwrap();
+        let corp = &cfg.sso_sessions["corp"];
+        assert_eq!(corp.start_url.as_deref(), Some("https://corp.awsapps.com/start"));
+        assert_eq!(corp.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(corp.scopes, ["sso:account:access", "x"]);
+        assert_eq!(cfg.sso_sessions.len(), 1);
     }
 
     #[test]

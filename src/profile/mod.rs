@@ -6,4 +6,4 @@ pub mod edit;
 pub mod resolve;
 
 pub use config::{Config, Profile};
-pub use resolve::{Hop, Overrides, Plan, Resolved, Source, Step, resolve};
+pub use resolve::{Hop, Overrides, Plan, Resolved, Source, SsoRole, Step, resolve};

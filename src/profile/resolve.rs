@@ -41,12 +41,29 @@ pub enum Source {
     /// A bare ARN with no profile to source from: the container endpoint where one is
     /// configured, else instance metadata.
     DefaultChain,
+    /// An IAM Identity Center (SSO) permission set: role credentials from the portal, with the
+    /// token the `sso-session` (or, legacy, the start URL) logged in for.
+    Sso(SsoRole),
+}
+
+/// Where an SSO profile's credentials come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoRole {
+    pub profile: String,
+    /// `[sso-session NAME]`; `None` for the legacy form with the start URL in the profile.
+    pub session: Option<String>,
+    pub start_url: String,
+    pub region: String,
+    pub account_id: String,
+    pub role_name: String,
+    /// `sso_registration_scopes` of the session.
+    pub scopes: Vec<String>,
 }
 
 impl Source {
     /// Role credentials for sure, so the next AssumeRole is "role chaining" (capped at 1h).
     pub fn is_role_session(&self) -> bool {
-        matches!(self, Source::Imds | Source::Ecs | Source::DefaultChain)
+        matches!(self, Source::Imds | Source::Ecs | Source::DefaultChain | Source::Sso(_))
     }
 
     /// May these be long-term keys, which GetSessionToken can turn into a session? Where it
@@ -56,7 +73,7 @@ impl Source {
         match self {
             Source::Static { session_token, .. } => !session_token,
             Source::Process { .. } | Source::Environment => true,
-            Source::Imds | Source::Ecs | Source::DefaultChain => false,
+            Source::Imds | Source::Ecs | Source::DefaultChain | Source::Sso(_) => false,
         }
     }
 
@@ -68,6 +85,9 @@ impl Source {
             Source::Imds => "EC2 instance metadata".into(),
             Source::Ecs => "the ECS container credentials endpoint".into(),
             Source::DefaultChain => "the container or instance credentials".into(),
+            Source::Sso(s) => {
+                format!("the SSO role {} in account {} of profile `{}`", s.role_name, s.account_id, s.profile)
+            }
         }
     }
 
@@ -75,6 +95,7 @@ impl Source {
     pub fn profile(&self) -> Option<&str> {
         match self {
             Source::Static { profile, .. } | Source::Process { profile, .. } => Some(profile),
+            Source::Sso(s) => Some(&s.profile),
             _ => None,
         }
     }
@@ -271,9 +292,6 @@ fn walk(cfg: &Config, env: &Env, profile: &Profile) -> Result<Chain, Error> {
     let mut current = profile;
     let (source, keys) = loop {
         let name = &current.name;
-        if current.is_sso() {
-            return Err(Error::SsoUnsupported(name.clone()));
-        }
         let role_arn = current.get("role_arn").unwrap_or_default();
         validate_role_arn(role_arn, name)?;
         hops.push(hop_of(cfg, env, current, role_arn)?);
@@ -366,14 +384,14 @@ fn credential_source(profile: &str, value: &str) -> Result<Source, Error> {
 }
 
 /// A profile used for its own credentials (no AssumeRole from it), in botocore's order of
-/// providers: keys in the credentials file, then `credential_process`, then keys in the
+/// providers: SSO, keys in the credentials file, then `credential_process`, then keys in the
 /// config file.
 fn base_source(cfg: &Config, p: &Profile, top_level: bool) -> Result<(Source, Option<Credentials>), Error> {
+    if p.is_sso() {
+        return Ok((Source::Sso(sso_role(cfg, p)?), None));
+    }
     if uses_static_keys(cfg, p) {
         return static_source(p);
-    }
-    if p.is_sso() {
-        return Err(Error::SsoUnsupported(p.name.clone()));
     }
     if p.has("web_identity_token_file") {
         return Err(Error::config_of(
@@ -392,6 +410,63 @@ fn base_source(cfg: &Config, p: &Profile, top_level: bool) -> Result<(Source, Op
             p.name, p.name
         ),
     ))
+}
+
+/// An SSO profile's settings, from its `sso-session` or (legacy) its own keys, checked as
+/// botocore checks them: all four present, and a value in both places the same.
+fn sso_role(cfg: &Config, p: &Profile) -> Result<SsoRole, Error> {
+    let name = &p.name;
+    let session = match p.non_empty("sso_session") {
+        None => None,
+        Some(s) => Some(cfg.sso_sessions.get(s).ok_or_else(|| {
+            Error::config_of(
+                name,
+                format!(
+                    "profile `{name}` has sso_session = {s}, but there is no [sso-session {s}]; add it to {}",
+                    cfg.config_path.display()
+                ),
+            )
+        })?),
+    };
+    let from_session = |key: &str| match (session, key) {
+        (Some(s), "sso_start_url") => s.start_url.as_deref(),
+        (Some(s), "sso_region") => s.region.as_deref(),
+        _ => None,
+    };
+    let mut missing = Vec::new();
+    let mut value = |key: &'static str| -> Result<String, Error> {
+        match (p.non_empty(key), from_session(key)) {
+            (Some(a), Some(b)) if a != b => Err(Error::config_of(
+                name,
+                format!("profile `{name}` has {key} = {a} but its sso-session has {b}; keep one"),
+            )),
+            (Some(v), _) | (None, Some(v)) => Ok(v.to_string()),
+            (None, None) => {
+                missing.push(key);
+                Ok(String::new())
+            }
+        }
+    };
+    let (start_url, region) = (value("sso_start_url")?, value("sso_region")?);
+    let (account_id, role_name) = (value("sso_account_id")?, value("sso_role_name")?);
+    if !missing.is_empty() {
+        return Err(Error::config_of(
+            name,
+            format!(
+                "profile `{name}` is set up for SSO but lacks {}; run `aws configure sso --profile {name}` or add them",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(SsoRole {
+        profile: name.clone(),
+        session: session.map(|s| s.name.clone()),
+        start_url,
+        region,
+        account_id,
+        role_name,
+        scopes: session.map(|s| s.scopes.clone()).unwrap_or_default(),
+    })
 }
 
 fn static_source(p: &Profile) -> Result<(Source, Option<Credentials>), Error> {
@@ -608,11 +683,31 @@ mod tests {
     }
 
     #[test]
-    fn sso_profiles_are_refused_clearly() {
-        let cfg = "[profile s]\nsso_session = corp\nsso_account_id = 1\n";
-        assert!(matches!(plan(cfg, "", "s"), Err(Error::SsoUnsupported(n)) if n == "s"));
-        let cfg = format!("[profile r]\nrole_arn = {R1}\nsource_profile = s\n[profile s]\nsso_start_url = https://x\n");
-        assert!(matches!(plan(&cfg, "", "r"), Err(Error::SsoUnsupported(n)) if n == "s"));
+    fn sso_profiles_resolve_from_their_session_or_their_own_keys() {
+        let session = "[sso-session corp]\nsso_start_url = https://corp/start\nsso_region = eu-west-1\n";
+        let cfg =
+            format!("{session}[profile s]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Dev\n");
+        let p = plan(&cfg, "", "s").unwrap();
+        let Source::Sso(role) = &p.source else { panic!("{p:?}") };
+        assert_eq!((role.session.as_deref(), role.start_url.as_str()), (Some("corp"), "https://corp/start"));
+        assert_eq!((role.account_id.as_str(), role.role_name.as_str()), ("111111111111", "Dev"));
+        assert!(p.steps.is_empty(), "portal credentials are handed as they are");
+        // As the source of a chain, the first hop is role chaining.
+        let chained = format!("{cfg}[profile r]\nrole_arn = {R1}\nsource_profile = s\nduration_seconds = 7200\n");
+        assert_eq!(plan(&chained, "", "r").unwrap().hops().next().unwrap().duration, 3600);
+        // The legacy form.
+        let legacy = "[profile l]\nsso_start_url = https://old/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = R\n";
+        assert!(matches!(plan(legacy, "", "l").unwrap().source, Source::Sso(SsoRole { session: None, .. })));
+    }
+
+    #[test]
+    fn incomplete_or_inconsistent_sso_settings_are_named() {
+        let missing = "[profile s]\nsso_start_url = https://x\nsso_region = r\n";
+        assert!(is_config_error(plan(missing, "", "s"), "lacks sso_account_id, sso_role_name"));
+        let dangling = "[profile s]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = R\n";
+        assert!(is_config_error(plan(dangling, "", "s"), "no [sso-session nope]"));
+        let clash = "[sso-session c]\nsso_start_url = https://a\nsso_region = r\n[profile s]\nsso_session = c\nsso_start_url = https://b\nsso_account_id = 1\nsso_role_name = R\n";
+        assert!(is_config_error(plan(clash, "", "s"), "sso_start_url = https://b but its sso-session has https://a"));
     }
 
     #[test]

@@ -204,6 +204,7 @@ fn source_id(source: &Source, env: &Env) -> String {
         Source::Imds => "imds".into(),
         Source::Ecs => "ecs".into(),
         Source::DefaultChain => "default-chain".into(),
+        Source::Sso(r) => format!("sso:{}\n{}\n{}\n{}", r.start_url, r.region, r.account_id, r.role_name),
     }
 }
 

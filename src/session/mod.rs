@@ -4,7 +4,9 @@
 
 pub mod cache;
 pub mod mfa;
+pub mod signin;
 pub mod source;
+pub mod sso;
 pub mod sts;
 
 use chrono::{DateTime, Utc};
@@ -350,6 +352,11 @@ pub fn renewal_bound(resolved: &Resolved, env: &Env, expiration: Option<DateTime
         Some(s) => s.credentials.expiration,
         None => expiration,
     }
+}
+
+/// The credentials a plan starts from, before any of its steps (the console of an IAM user).
+pub fn base_credentials(resolved: &Resolved, env: &Env) -> Result<Credentials, Error> {
+    runtime()?.block_on(source::base(&resolved.plan.source, resolved.keys.as_ref(), env))
 }
 
 /// A single-threaded runtime for the SDK's calls: rolesh makes them one after another.

@@ -28,6 +28,7 @@ pub async fn base(source: &Source, keys: Option<&Credentials>, env: &Env) -> Res
             let container = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];
             if container.iter().any(|v| env.get(v).is_some()) { ecs(source).await } else { imds(env, source).await }
         }
+        Source::Sso(role) => super::sso::role_credentials(role, env).await,
     }
 }
 

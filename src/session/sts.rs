@@ -25,19 +25,25 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn from_env(env: &Env, region: Option<&str>) -> Self {
-        let url = if env.is_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
-            None
-        } else {
-            env.get("AWS_ENDPOINT_URL_STS").or_else(|| env.get("AWS_ENDPOINT_URL")).map(String::from)
-        };
         let region = region
             .or_else(|| env.get("AWS_REGION"))
             .or_else(|| env.get("AWS_DEFAULT_REGION"))
             .unwrap_or("us-east-1")
             .to_string();
-        Endpoint { url, region }
+        Endpoint { url: configured_url(env, "STS"), region }
     }
+}
 
+/// A service's endpoint as the SDKs' own settings give it: `AWS_ENDPOINT_URL_<SERVICE>`, else
+/// `AWS_ENDPOINT_URL`, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` says not to.
+pub fn configured_url(env: &Env, service: &str) -> Option<String> {
+    if env.is_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+        return None;
+    }
+    env.get(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| env.get("AWS_ENDPOINT_URL")).map(String::from)
+}
+
+impl Endpoint {
     fn shown(&self) -> String {
         self.url.clone().unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", self.region))
     }
@@ -71,11 +77,7 @@ impl Call<'_> {
             None,
             "rolesh",
         );
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(15))
-            .operation_timeout(Duration::from_secs(40))
-            .build();
+        let timeouts = timeouts();
         let mut conf = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(self.endpoint.region.clone()))
@@ -131,6 +133,27 @@ impl Call<'_> {
             .await
             .map_err(|e| self.explain(e, "getting a session token", creds, seconds))?;
         out.credentials().map(convert).ok_or_else(|| self.malformed("GetSessionToken"))
+    }
+
+    /// GetFederationToken for an IAM user's long-term keys, with `policy` (the console of a
+    /// user: what the user may do is the intersection of its own policies and this one).
+    pub async fn get_federation_token(
+        &self,
+        creds: &Credentials,
+        name: &str,
+        seconds: u32,
+        policy: &str,
+    ) -> Result<Credentials, Error> {
+        let out = self
+            .client(creds)
+            .get_federation_token()
+            .name(name)
+            .duration_seconds(seconds_param(seconds))
+            .policy(policy)
+            .send()
+            .await
+            .map_err(|e| self.explain(e, "getting a federation token", creds, seconds))?;
+        out.credentials().map(convert).ok_or_else(|| self.malformed("GetFederationToken"))
     }
 
     pub async fn get_caller_identity(&self, creds: &Credentials) -> Result<Identity, Error> {
@@ -258,6 +281,15 @@ impl Call<'_> {
 /// 900..=43200 (see `values`), and this never wraps whatever it is given.
 fn seconds_param(seconds: u32) -> i32 {
     i32::try_from(seconds).unwrap_or(i32::MAX)
+}
+
+/// How long any AWS call may take: a dead endpoint fails in seconds, never hangs rolesh.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(15))
+        .operation_timeout(Duration::from_secs(40))
+        .build()
 }
 
 /// A 5xx answer: STS's fault, not the caller's.

@@ -1,0 +1,146 @@
+//! The AWS web console, signed in as a session: a sign-in token from the federation endpoint
+//! (`Action=getSigninToken`, the session's keys as the `Session` JSON), then the
+//! `Action=login` URL. The URL is console access: it is handed back as a [`Secret`], and the
+//! caller decides where it goes (never a log, never the ledger).
+
+use http_body_util::BodyExt;
+
+use crate::credentials::{Credentials, Secret};
+use crate::env::Env;
+use crate::error::Error;
+
+/// The federation endpoint for a partition; `ROLESH_SIGNIN_URL` (its base URL) overrides it,
+/// for partitions rolesh does not know and for tests.
+pub fn endpoint(env: &Env, partition: &str) -> String {
+    if let Some(url) = env.get("ROLESH_SIGNIN_URL") {
+        return url.to_string();
+    }
+    match partition {
+        "aws-us-gov" => "https://signin.amazonaws-us-gov.com/federation",
+        "aws-cn" => "https://signin.amazonaws.cn/federation",
+        _ => "https://signin.aws.amazon.com/federation",
+    }
+    .to_string()
+}
+
+/// The console's home page in `region`, for a partition.
+pub fn console_home(partition: &str, region: Option<&str>) -> String {
+    let host = match partition {
+        "aws-us-gov" => "console.amazonaws-us-gov.com",
+        "aws-cn" => "console.amazonaws.cn",
+        _ => "console.aws.amazon.com",
+    };
+    match region {
+        Some(r) => format!("https://{host}/console/home?region={}", encode(r)),
+        None => format!("https://{host}/console/home"),
+    }
+}
+
+/// The partition of an ARN (`arn:aws-us-gov:…`), `aws` when there is none.
+pub fn partition_of(arn: Option<&str>) -> &str {
+    arn.and_then(|a| a.split(':').nth(1)).filter(|p| p.starts_with("aws")).unwrap_or("aws")
+}
+
+/// The sign-in URL for `creds` (temporary credentials from AssumeRole, GetFederationToken or
+/// the SSO portal), landing on `destination`. `duration`: the console session's length, only
+/// where AWS allows it (not for role-chained sessions, which keep their one hour).
+pub async fn login_url(
+    creds: &Credentials,
+    federation: &str,
+    destination: &str,
+    duration: Option<u32>,
+) -> Result<Secret, Error> {
+    let Some(token) = &creds.session_token else {
+        return Err(Error::config("the console needs temporary credentials; these are long-term keys"));
+    };
+    let session = serde_json::json!({
+        "sessionId": creds.access_key_id,
+        "sessionKey": creds.secret_access_key.expose(),
+        "sessionToken": token.expose(),
+    })
+    .to_string();
+    let mut query = format!("Action=getSigninToken&Session={}", encode(&session));
+    if let Some(d) = duration {
+        query.push_str(&format!("&SessionDuration={d}"));
+    }
+    let body = get(&format!("{federation}?{query}"), federation).await?;
+    let answer: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+        Error::Local(format!("the sign-in endpoint {federation} answered something other than a sign-in token"))
+    })?;
+    let signin = answer["SigninToken"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::Local(format!("the sign-in endpoint {federation} answered without a sign-in token")))?;
+    Ok(Secret::new(format!(
+        "{federation}?Action=login&Issuer=rolesh&Destination={}&SigninToken={}",
+        encode(destination),
+        encode(signin)
+    )))
+}
+
+/// One GET; the body of a 200 answer. The request holds keys: its URL is never shown in
+/// an error, only the endpoint's.
+async fn get(url: &str, shown: &str) -> Result<Vec<u8>, Error> {
+    let failed = |why: String| Error::Local(format!("could not get a console sign-in token from {shown}: {why}"));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| failed(format!("no trusted root certificates ({e})")))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, http_body_util::Empty<hyper::body::Bytes>>(https);
+    let uri: http::Uri = url.parse().map_err(|_| failed("the endpoint is not a URL".into()))?;
+    let call = client.get(uri);
+    let response = tokio::time::timeout(std::time::Duration::from_secs(30), call)
+        .await
+        .map_err(|_| failed("no answer in 30 s".into()))?
+        .map_err(|e| failed(format!("{e}")))?;
+    let status = response.status();
+    let body = response.into_body().collect().await.map_err(|e| failed(e.to_string()))?.to_bytes();
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&body[..body.len().min(200)]).replace(['\n', '\r'], " ");
+        return Err(failed(format!("HTTP {status}: {text}")));
+    }
+    Ok(body.to_vec())
+}
+
+/// Percent-encoding of everything but RFC 3986's unreserved characters.
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_follow_the_partition_and_the_override() {
+        let none = Env::default();
+        assert_eq!(endpoint(&none, "aws"), "https://signin.aws.amazon.com/federation");
+        assert_eq!(endpoint(&none, "aws-us-gov"), "https://signin.amazonaws-us-gov.com/federation");
+        assert_eq!(endpoint(&none, "aws-cn"), "https://signin.amazonaws.cn/federation");
+        let over = Env::from_pairs([("ROLESH_SIGNIN_URL", "http://127.0.0.1:9/federation")]);
+        assert_eq!(endpoint(&over, "aws"), "http://127.0.0.1:9/federation");
+        assert_eq!(
+            console_home("aws", Some("eu-west-1")),
+            "https://console.aws.amazon.com/console/home?region=eu-west-1"
+        );
+        assert_eq!(partition_of(Some("arn:aws-cn:iam::1:role/x")), "aws-cn");
+        assert_eq!(partition_of(None), "aws");
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode(r#"{"a":"b/c+d e"}"#), "%7B%22a%22%3A%22b%2Fc%2Bd%20e%22%7D");
+        assert_eq!(encode("AZaz09-_.~"), "AZaz09-_.~");
+    }
+}
