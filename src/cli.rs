@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::ArgValueCandidates;
 
@@ -26,8 +27,38 @@ pub fn parse() -> Cli {
             eprint!("{}", e.render());
             std::process::exit(e.exit_code());
         }
-        Err(e) => e.exit(),
+        // Help and version as clap prints them; a mistake as rolesh's one line, exit 2.
+        Err(e) if !e.use_stderr() || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        Err(e) => {
+            // The subcommand typed, for errors whose text has no usage line to name it.
+            let sub = args.iter().skip(1).filter_map(|a| a.to_str()).find(|a| {
+                use clap::CommandFactory;
+                Cli::command().find_subcommand(a).is_some()
+            });
+            let fallback = sub.map_or_else(|| "rolesh".to_string(), |s| format!("rolesh {s}"));
+            eprintln!("rolesh: {}", crate::display::escape(&one_line(&e.render().to_string(), &fallback)));
+            std::process::exit(i32::from(crate::error::code::USAGE));
+        }
     }
+}
+
+/// clap's error (`error: …`, a tip, the usage, a pointer to --help) as one line: the error,
+/// the tip, and which help to read.
+fn one_line(rendered: &str, fallback: &str) -> String {
+    let lines: Vec<&str> = rendered.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let mut text = lines.first().map_or("", |l| l.strip_prefix("error: ").unwrap_or(l)).to_string();
+    if let Some(tip) = lines.iter().find_map(|l| l.strip_prefix("tip: ")) {
+        text.push_str(&format!("; {tip}"));
+    }
+    // `Usage: rolesh exec [OPTIONS] <PROFILE> …` names the command whose help to read.
+    let command: Vec<&str> = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .map(|u| u.split_whitespace().take_while(|w| !w.starts_with(['[', '<', '-'])).collect())
+        .unwrap_or_default();
+    let command = if command.is_empty() { fallback.to_string() } else { command.join(" ") };
+    text.push_str(&format!("; see `{command} --help`"));
+    text
 }
 
 fn is_shell_hook_flag(arg: &str) -> bool {
@@ -111,6 +142,17 @@ pub struct SessionArgs {
     pub mfa_serial: Option<String>,
 }
 
+/// Serving the credentials instead of handing them over: for long jobs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServerArgs {
+    /// Serve renewed credentials on 127.0.0.1 for as long as it runs (no keys in its environment)
+    #[arg(long)]
+    pub server: bool,
+    /// With --server: hide [default]'s credentials in your AWS files from it (they would win over the server)
+    #[arg(long, requires = "server")]
+    pub hide_default: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Profile name from ~/.aws/config, or a role ARN
@@ -118,6 +160,8 @@ pub struct ExecArgs {
     pub profile: String,
     #[command(flatten)]
     pub session: SessionArgs,
+    #[command(flatten)]
+    pub serve: ServerArgs,
     /// The command and its arguments, after `--`
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -130,6 +174,8 @@ pub struct ShellArgs {
     pub profile: String,
     #[command(flatten)]
     pub session: SessionArgs,
+    #[command(flatten)]
+    pub serve: ServerArgs,
     /// The shell to start [default: $SHELL; on Windows pwsh, else powershell, else %COMSPEC%]
     #[arg(long, value_name = "PATH")]
     pub shell: Option<std::path::PathBuf>,
@@ -303,4 +349,28 @@ pub struct LsArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(args: &[&str]) -> String {
+        one_line(&Cli::try_parse_from(args).unwrap_err().render().to_string(), "rolesh fallback")
+    }
+
+    #[test]
+    fn a_usage_error_is_one_line_naming_the_help_to_read() {
+        let line = rendered(&["rolesh", "exec", "--bogus", "p", "--", "true"]);
+        assert!(line.starts_with("unexpected argument '--bogus' found;"), "{line}");
+        assert!(line.ends_with("see `rolesh exec --help`"), "{line}");
+        let line = rendered(&["rolesh", "exec", "p", "--duration", "10m", "--", "true"]);
+        assert!(line.contains("15m (900s) to 12h") && line.ends_with("see `rolesh fallback --help`"), "{line}");
+        let line = rendered(&["rolesh", "nosuch"]);
+        assert!(
+            line.starts_with("unrecognized subcommand 'nosuch'") && line.ends_with("see `rolesh --help`"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'));
+    }
 }

@@ -73,6 +73,10 @@ pub struct Entry {
     pub parent: Option<String>,
     pub started: DateTime<Utc>,
     pub expires: Option<DateTime<Utc>>,
+    /// Its command gets credentials from rolesh's credentials server (`--server`), renewed
+    /// as it runs. Absent in older files.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub served: bool,
 }
 
 impl Entry {
@@ -91,6 +95,7 @@ impl Entry {
             parent: env.get("ROLESH_SESSION").filter(|p| *p != id).map(String::from),
             started: Utc::now(),
             expires: None,
+            served: false,
         }
     }
 
@@ -128,19 +133,9 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// `ROLESH_STATE_DIR`, else the platform state dir: `$XDG_STATE_HOME/rolesh` (default
-    /// `~/.local/state/rolesh`) on Linux, the local data dir where there is no state dir.
+    /// The ledger in [`crate::paths::state_dir`].
     pub fn open(env: &Env) -> Result<Ledger, Error> {
-        if let Some(d) = env.get("ROLESH_STATE_DIR") {
-            return Ok(Ledger::at(d));
-        }
-        // The same rule `directories` applies, but read from `env` rather than the process.
-        #[cfg(all(unix, not(target_os = "macos")))]
-        if let Some(d) = env.get("XDG_STATE_HOME").map(Path::new).filter(|d| d.is_absolute()) {
-            return Ok(Ledger::at(d.join("rolesh")));
-        }
-        let dirs = crate::paths::project_dirs()?;
-        Ok(Ledger::at(dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir())))
+        crate::paths::state_dir(env).map(Ledger::at)
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> Ledger {
@@ -394,6 +389,7 @@ mod tests {
             parent: None,
             started: Utc::now(),
             expires: None,
+            served: false,
         }
     }
 

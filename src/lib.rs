@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod ledger;
 pub mod paths;
 pub mod profile;
+pub mod server;
 pub mod session;
 pub mod shell;
 pub mod sys;

@@ -86,3 +86,47 @@ fn a_profile_whose_credential_process_calls_rolesh_for_itself_fails_instead_of_l
     assert!(!out.status.success(), "{out}");
     assert!(out.stderr.contains("credential_process loop: selfish -> selfish"), "{out}");
 }
+
+/// A credential_process that hangs the first time it runs (and prints keys afterwards) holds
+/// the cache lock of its profile: another rolesh for that profile says what it waits for at
+/// once instead of sitting silent for minutes, and `--no-cache` does not wait at all.
+#[test]
+fn a_hung_credential_process_is_named_by_whoever_waits_for_it_and_no_cache_does_not_wait() {
+    use std::os::unix::fs::PermissionsExt;
+    use support::StandIn;
+    use support::process::DEADLINE;
+
+    let stand_in = StandIn::start();
+    stand_in.register_key("AKIAPROCESSKEY000001", "process-secret");
+    let env = TestEnv::stand_in(&stand_in);
+    let started = env.root().join("started");
+    let script = env.root().join("slow.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ ! -e '{0}' ]; then : > '{0}'; exec sleep 600; fi\n\
+             echo '{{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESSKEY000001\", \"SecretAccessKey\": \"process-secret\"}}'\n",
+            started.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.config(&format!(
+        "[profile slow]\ncredential_process = {}\n[profile via-slow]\nrole_arn = {ROLE}\nsource_profile = slow\n",
+        script.display()
+    ));
+    let first = env.spawn(["exec", "via-slow", "--", "true"]);
+    // The first holds the lock once its credential_process has started.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while !started.exists() {
+        assert!(std::time::Instant::now() < deadline, "the credential_process never started");
+        std::thread::yield_now();
+    }
+    let second = env.spawn(["exec", "via-slow", "--", "true"]);
+    let said = second.expect_stderr("waiting for", DEADLINE);
+    assert!(said.contains(&format!("rolesh pid {} for profile `via-slow`", first.pid())), "{said}");
+    assert!(said.contains("--no-cache does not wait"), "{said}");
+    let uncached = env.run(["exec", "via-slow", "--no-cache", "--", "true"]);
+    uncached.assert_ok();
+    assert_eq!(stand_in.count("AssumeRole"), 1, "the uncached exec assumed the role itself");
+}

@@ -15,14 +15,7 @@ use support::fixtures::{MFA_SERIAL, USER_KEY, USER_SECRET, child_env, exec_env, 
 use support::process::{DEADLINE, process_exists};
 use support::{Rule, StandIn, StsError, TestEnv};
 
-const ROLE: &str = "arn:aws:iam::111111111111:role/deployer";
-
-/// `[profile deployer]`, assumed from `user`'s static keys.
-fn deployer(stand_in: &StandIn, extra: &str) -> TestEnv {
-    let env = user_env(stand_in);
-    env.config(&format!("[profile deployer]\nrole_arn = {ROLE}\nsource_profile = user\n{extra}"));
-    env
-}
+use support::fixtures::{DEPLOYER_ROLE as ROLE, deployer};
 
 // --- The child, as the real aws CLI sees it (moto) -------------------------------------
 
@@ -1074,4 +1067,264 @@ fn secrets_never_reach_stderr_or_an_argv() {
         assert!(!failed.stderr.contains(secret.as_str()), "a secret reached stderr:\n{failed}");
         assert!(!argvs.contains(secret.as_str()), "a secret is in an argv: {argvs:?}");
     }
+}
+
+// === The re-laid core's fixes, against the stand-in ======================================
+//
+// Before the re-lay, --refresh stopped at the cached MFA session, every cached set was
+// reused until 5 minutes before its expiry, and a source whose keys carry a session token
+// was not retried when STS refused a long duration for role chaining. The tests here prove
+// each fix, with the other side of each rule beside it (a set reused, an MFA session kept,
+// a session-token source that is no role left unclamped), so that a fix that went too far
+// fails too.
+
+const MINUTE: u64 = 60;
+
+#[test]
+fn refresh_gets_a_new_mfa_session_with_the_new_code_and_assumes_the_role_from_it() {
+    let stand_in = StandIn::start();
+    let env = mfa_roles(&stand_in);
+    env.run(exec_env("admin", &["--mfa-token", "123456"])).assert_ok();
+    // No code and no terminal: only the cache can answer, and it does without a call.
+    env.run(exec_env("admin", &[])).assert_ok();
+    assert_eq!(stand_in.requests().len(), 2, "the second exec called STS: {:#?}", stand_in.requests());
+
+    let refreshed = child_env(&env.run(exec_env("admin", &["--refresh", "--mfa-token", "654321"])));
+    let sessions = stand_in.calls("GetSessionToken");
+    assert_eq!(sessions.len(), 2, "--refresh reused the cached 12-hour MFA session");
+    assert_eq!(sessions[1].param("TokenCode"), Some("654321"));
+    assert_eq!(sessions[1].param("SerialNumber"), Some(MFA_SERIAL));
+    assert_eq!(sessions[1].signer(), USER_KEY);
+    let issued = stand_in.issued();
+    let actions: Vec<_> = issued.iter().map(|i| i.action.as_str()).collect();
+    assert_eq!(actions, ["GetSessionToken", "AssumeRole", "GetSessionToken", "AssumeRole"]);
+    let roles = stand_in.calls("AssumeRole");
+    assert_eq!(roles.len(), 2);
+    assert_eq!(roles[1].signer(), issued[2].access_key_id, "the new role set was not signed by the new MFA session");
+    assert_eq!(refreshed["AWS_ACCESS_KEY_ID"], issued[3].access_key_id);
+
+    // The new MFA session replaced the old one in the cache: another role behind the same
+    // device is assumed from it, without a code.
+    env.run(exec_env("auditor", &[])).assert_ok();
+    assert_eq!(stand_in.count("GetSessionToken"), 2);
+    assert_eq!(stand_in.calls("AssumeRole")[2].signer(), issued[2].access_key_id);
+}
+
+#[test]
+fn a_handed_set_with_less_than_half_its_lifetime_left_is_fetched_anew() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    env.run(exec_env("deployer", &[])).assert_ok();
+    let first = stand_in.issued()[0].access_key_id.clone();
+    // 20 of 70 minutes left: well clear of the 5-minute margin, but under half, so a shell
+    // given it now could lose it within minutes of starting.
+    env.age_cache_entry(&first, Duration::from_secs(50 * MINUTE), Duration::from_secs(20 * MINUTE));
+    let vars = child_env(&env.run(exec_env("deployer", &[])));
+    assert_eq!(stand_in.count("AssumeRole"), 2, "a set with under half its lifetime left was reused");
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], stand_in.issued()[1].access_key_id);
+}
+
+#[test]
+fn a_handed_set_with_more_than_half_its_lifetime_left_is_reused() {
+    let stand_in = StandIn::start();
+    let env = deployer(&stand_in, "");
+    env.run(exec_env("deployer", &[])).assert_ok();
+    let first = stand_in.issued()[0].access_key_id.clone();
+    let expires = env.age_cache_entry(&first, Duration::from_secs(20 * MINUTE), Duration::from_secs(40 * MINUTE));
+    let vars = child_env(&env.run(exec_env("deployer", &[])));
+    assert_eq!(stand_in.count("AssumeRole"), 1, "a set with 40 of 60 minutes left was not reused");
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], first);
+    // The expiry the child is told is the edited one: the entry itself was read.
+    assert_eq!(vars["ROLESH_EXPIRES"], expires.timestamp().to_string());
+}
+
+#[test]
+fn an_mfa_session_signs_the_next_role_until_five_minutes_before_it_expires() {
+    let stand_in = StandIn::start();
+    let env = mfa_roles(&stand_in);
+    env.run(exec_env("admin", &["--mfa-token", "123456"])).assert_ok();
+    let session = stand_in.issued()[0].clone();
+    assert_eq!(session.action, "GetSessionToken");
+
+    // 10 minutes left of 12 hours: far under half, but the MFA session only signs the next
+    // AssumeRole. No code and no terminal, so asking for one would fail with exit 4.
+    let twelve_hours = Duration::from_secs(12 * 60 * MINUTE);
+    let left = Duration::from_secs(10 * MINUTE);
+    env.age_cache_entry(&session.access_key_id, twelve_hours - left, left);
+    env.run(exec_env("auditor", &[])).assert_ok();
+    assert_eq!(stand_in.count("GetSessionToken"), 1, "the MFA session with 10 minutes left was not reused");
+    let roles = stand_in.calls("AssumeRole");
+    assert_eq!(roles.len(), 2);
+    assert_eq!(roles[1].param("RoleArn"), Some(role_arn("222222222222", "auditor").as_str()));
+    assert_eq!(roles[1].signer(), session.access_key_id);
+
+    // Within 5 minutes of its expiry it is not used (which also shows that the entry edited
+    // above is the one read): with admin's own set stale too, a code is needed.
+    let left = Duration::from_secs(4 * MINUTE);
+    env.age_cache_entry(&session.access_key_id, twelve_hours - left, left);
+    let admin = stand_in.issued()[1].access_key_id.clone();
+    env.age_cache_entry(&admin, Duration::from_secs(56 * MINUTE), left);
+    let outcome = env.run(exec_env("admin", &[]));
+    outcome.assert_error(4);
+    assert!(outcome.error_line().contains("--mfa-token"), "{outcome}");
+    assert_eq!(stand_in.count("GetSessionToken"), 1);
+}
+
+/// Runs `profile` to get a set the stand-in issued (an AssumeRole's or a GetSessionToken's),
+/// uncached, as a role session reaches rolesh from outside: a credential_process, a
+/// credentials file, the environment.
+fn issued_by_running(stand_in: &StandIn, env: &TestEnv, profile: &str) -> support::stand_in::Issued {
+    env.run(["exec", profile, "--no-cache", "--", "true"]).assert_ok();
+    stand_in.issued().pop().expect("the stand-in issued nothing")
+}
+
+/// A role's session from `user`, through `[profile other]`.
+fn a_role_session(stand_in: &StandIn, env: &TestEnv) -> support::stand_in::Issued {
+    env.config(&format!("[profile other]\nrole_arn = {}\nsource_profile = user\n", role_arn("999999999999", "other")));
+    let issued = issued_by_running(stand_in, env, "other");
+    assert_eq!(issued.action, "AssumeRole");
+    issued
+}
+
+/// The role assumed on top of a source whose keys carry a session token.
+const CHAINED: &str = "arn:aws:iam::555555555555:role/chained";
+
+/// `[profile chained]` asking 7200s of [`CHAINED`], over `source`.
+fn chained_profile(env: &TestEnv, source: &str) {
+    env.config(&format!("[profile chained]\nrole_arn = {CHAINED}\n{source}\nduration_seconds = 7200\n"));
+}
+
+/// rolesh asked STS for 7200s of [`CHAINED`] with `source_key`, was refused for role chaining,
+/// asked again for 3600s, said so in one warning, and ran the command with the hour's set.
+#[track_caller]
+fn assert_retried_at_an_hour(stand_in: &StandIn, outcome: &support::Outcome, source_key: &str) {
+    outcome.assert_ok();
+    let calls: Vec<_> =
+        stand_in.calls("AssumeRole").into_iter().filter(|c| c.param("RoleArn") == Some(CHAINED)).collect();
+    let durations: Vec<_> = calls.iter().map(|c| c.param("DurationSeconds").unwrap_or("-")).collect();
+    assert_eq!(durations, ["7200", "3600"], "{outcome}");
+    assert!(calls.iter().all(|c| c.signer() == source_key), "{calls:#?}");
+    let lines: Vec<&str> = outcome.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "want one warning:\n{outcome}");
+    assert!(lines[0].starts_with("rolesh: warning: ") && lines[0].contains("role chaining"), "{outcome}");
+    let issued = stand_in.issued().pop().unwrap();
+    assert_eq!(issued.arn, "arn:aws:sts::555555555555:assumed-role/chained/rolesh-tester");
+    assert_eq!(outcome.stdout().trim(), issued.access_key_id, "the command did not get the hour's set");
+}
+
+/// `rolesh exec PROFILE -- printenv AWS_ACCESS_KEY_ID`, as arguments.
+fn print_key(profile: &str) -> [&str; 5] {
+    ["exec", profile, "--", "printenv", "AWS_ACCESS_KEY_ID"]
+}
+
+#[test]
+fn a_role_session_from_a_credential_process_is_retried_at_an_hour_when_sts_refuses_more() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    let role = a_role_session(&stand_in, &env);
+    let json = serde_json::json!({
+        "Version": 1,
+        "AccessKeyId": role.access_key_id,
+        "SecretAccessKey": role.secret_access_key,
+        "SessionToken": role.session_token,
+        "Expiration": role.expiration.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    });
+    let file = env.root().join("role-session.json");
+    std::fs::write(&file, json.to_string()).unwrap();
+    env.config(&format!(
+        "[profile proc]\ncredential_process = cat {}\n[profile chained]\nrole_arn = {CHAINED}\nsource_profile = proc\nduration_seconds = 7200\n",
+        file.display()
+    ));
+    let outcome = env.run(print_key("chained"));
+    assert_retried_at_an_hour(&stand_in, &outcome, &role.access_key_id);
+}
+
+#[test]
+fn a_role_session_in_the_credentials_file_is_retried_at_an_hour_when_sts_refuses_more() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    let role = a_role_session(&stand_in, &env);
+    env.credentials(&format!(
+        "[temp]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+        role.access_key_id, role.secret_access_key, role.session_token
+    ));
+    chained_profile(&env, "source_profile = temp");
+    let outcome = env.run(print_key("chained"));
+    assert_retried_at_an_hour(&stand_in, &outcome, &role.access_key_id);
+    // The hour's set is cached under the profile as configured: no refusal the next time.
+    let again = env.run(print_key("chained"));
+    again.assert_ok();
+    assert_eq!(again.stdout(), outcome.stdout());
+    assert_eq!(again.stderr, "", "{again}");
+    assert_eq!(stand_in.calls("AssumeRole").iter().filter(|c| c.param("RoleArn") == Some(CHAINED)).count(), 2);
+}
+
+#[test]
+fn a_role_session_in_the_environment_is_retried_at_an_hour_when_sts_refuses_more() {
+    let stand_in = StandIn::start();
+    let mut env = user_env(&stand_in);
+    let role = a_role_session(&stand_in, &env);
+    chained_profile(&env, "credential_source = Environment");
+    env.set("AWS_ACCESS_KEY_ID", &role.access_key_id)
+        .set("AWS_SECRET_ACCESS_KEY", &role.secret_access_key)
+        .set("AWS_SESSION_TOKEN", &role.session_token);
+    let outcome = env.run(print_key("chained"));
+    assert_retried_at_an_hour(&stand_in, &outcome, &role.access_key_id);
+}
+
+#[test]
+fn a_session_token_source_that_is_no_role_may_ask_for_more_than_an_hour() {
+    // GetSessionToken's keys carry a session token too, but assuming a role with them is
+    // not role chaining: STS allows the role's full maximum, and rolesh must not cap it.
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config("");
+    let session = issued_by_running(&stand_in, &env, "user");
+    assert_eq!(session.action, "GetSessionToken");
+    env.credentials(&format!(
+        "[temp]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+        session.access_key_id, session.secret_access_key, session.session_token
+    ));
+    chained_profile(&env, "source_profile = temp");
+    let outcome = env.run(print_key("chained"));
+    outcome.assert_ok();
+    let calls = stand_in.calls("AssumeRole");
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    assert_eq!(calls[0].param("DurationSeconds"), Some("7200"));
+    assert_eq!(calls[0].signer(), session.access_key_id);
+    assert_eq!(outcome.stderr, "", "{outcome}");
+    assert_eq!(outcome.stdout().trim(), stand_in.issued().pop().unwrap().access_key_id);
+}
+
+#[test]
+fn a_chained_hops_duration_seconds_is_clamped_in_the_plan_without_a_refused_call() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    env.config(&format!(
+        "[profile hop1]
+         role_arn = {}
+         source_profile = user
+         [profile hop2]
+         role_arn = {}
+         source_profile = hop1
+         duration_seconds = 7200",
+        role_arn("111111111111", "one"),
+        role_arn("222222222222", "two"),
+    ));
+    let outcome = env.run(print_key("hop2"));
+    outcome.assert_ok();
+    let calls = stand_in.calls("AssumeRole");
+    let asked: Vec<_> = calls.iter().map(|c| (c.param("RoleArn").unwrap(), c.param("DurationSeconds"))).collect();
+    assert_eq!(
+        asked,
+        [
+            (role_arn("111111111111", "one").as_str(), Some("3600")),
+            (role_arn("222222222222", "two").as_str(), Some("3600"))
+        ],
+        "one AssumeRole per hop, the second already at an hour"
+    );
+    let lines: Vec<&str> = outcome.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "want one warning:\n{outcome}");
+    assert!(lines[0].starts_with("rolesh: warning: ") && lines[0].contains("role chaining"), "{outcome}");
+    assert!(lines[0].contains("7200"), "the warning should say what was asked for:\n{outcome}");
 }

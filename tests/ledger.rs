@@ -27,16 +27,12 @@ const HELPER: &str = "a_helper_child_plays_its_role_only_when_asked";
 
 fn entry(id: &str, pid: u32, parent: Option<&str>) -> Entry {
     Entry {
-        id: id.into(),
-        kind: Kind::Exec,
         profile: "dev".into(),
         role_arn: Some("arn:aws:iam::123456789012:role/dev".into()),
-        pid,
-        pid_start: rolesh::sys::start_time(pid),
         tty: None,
         parent: parent.map(String::from),
-        started: Utc::now(),
         expires: Some(Utc::now() + chrono::Duration::hours(1)),
+        ..Entry::new(id, Kind::Exec, pid, &rolesh::env::Env::default())
     }
 }
 

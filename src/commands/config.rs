@@ -53,12 +53,12 @@ fn add_role(args: AddRoleArgs, env: &Env) -> Result<i32, Error> {
         doc.upsert(Kind::Config, &args.name, &lines, path)
     })?;
     print_warnings(&warnings);
-    eprintln!(
-        "rolesh: wrote profile `{}` to {}; try `rolesh exec {} -- aws sts get-caller-identity`",
+    super::say(&format!(
+        "wrote profile `{}` to {}; try `rolesh exec {} -- aws sts get-caller-identity`",
         args.name,
         path.display(),
         args.name
-    );
+    ));
     Ok(0)
 }
 

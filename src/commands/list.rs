@@ -4,6 +4,7 @@ use crate::cli::ListArgs;
 use crate::display::escape;
 use crate::env::Env;
 use crate::error::Error;
+use crate::profile::resolve::uses_static_keys;
 use crate::profile::{Config, Profile};
 
 #[derive(Serialize)]
@@ -16,14 +17,14 @@ struct Row<'a> {
     region: Option<&'a str>,
 }
 
-fn row(p: &Profile) -> Row<'_> {
+fn row<'a>(cfg: &Config, p: &'a Profile) -> Row<'a> {
     let kind = if p.is_sso() {
         "sso"
     } else if p.has("role_arn") && !p.has("web_identity_token_file") {
         "role"
     } else if p.has("web_identity_token_file") {
         "web-identity"
-    } else if p.has_static_keys() {
+    } else if uses_static_keys(cfg, p) {
         "keys"
     } else if p.has("credential_process") {
         "process"
@@ -46,14 +47,14 @@ fn dash(v: Option<&str>) -> &str {
 
 pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
     let cfg = Config::load(env)?;
-    let rows: Vec<Row> = cfg.profiles.values().map(row).collect();
+    let rows: Vec<Row> = cfg.profiles.values().map(|p| row(&cfg, p)).collect();
     if args.json {
         let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::Local(e.to_string()))?;
         super::print(&format!("{text}\n"))?;
         return Ok(0);
     }
     if rows.is_empty() {
-        eprintln!("rolesh: no profiles in {}; add one with `aws configure` or by editing the file", cfg.files());
+        super::say(&format!("no profiles in {}; add one with `aws configure` or by editing the file", cfg.files()));
         return Ok(0);
     }
     // Names and values come from files anyone may have written: never raw to a terminal.

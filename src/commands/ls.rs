@@ -24,6 +24,7 @@ struct Row<'a> {
     started: String,
     expires: Option<String>,
     seconds_left: Option<i64>,
+    served: bool,
 }
 
 pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
@@ -38,14 +39,14 @@ pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
         return Ok(0);
     }
     if tree.is_empty() {
-        eprintln!("rolesh: no active sessions");
+        super::say("no active sessions");
         return Ok(0);
     }
     let header = ["ID", "KIND", "PROFILE", "ROLE", "PID", "TTY", "STARTED", "LEFT"].map(String::from);
     let cells = tree.iter().map(|(depth, e)| {
         [
             format!("{}{}", "  ".repeat(*depth), escape(&e.id)),
-            e.kind.as_str().to_string(),
+            if e.served { format!("{} (served)", e.kind.as_str()) } else { e.kind.as_str().to_string() },
             escape(&e.profile),
             e.role_arn.as_deref().map_or_else(|| "-".into(), escape),
             e.pid.to_string(),
@@ -71,6 +72,7 @@ fn row(e: &Entry, now: DateTime<Utc>) -> Row<'_> {
         started: rfc3339(e.started),
         expires: e.expires.map(rfc3339),
         seconds_left: e.expires.map(|x| (x - now).num_seconds().max(0)),
+        served: e.served,
     }
 }
 
@@ -124,6 +126,7 @@ mod tests {
             parent: parent.map(String::from),
             started: DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap(),
             expires: None,
+            served: false,
         }
     }
 

@@ -10,6 +10,7 @@ mod list;
 mod ls;
 pub mod prompt;
 mod save;
+mod served;
 mod shell;
 mod use_;
 mod whoami;
@@ -22,7 +23,7 @@ use crate::env::Env;
 use crate::error::{Error, print_warnings};
 use crate::ledger::{self, Entry, Kind};
 use crate::profile::{Config, Overrides, Resolved, resolve};
-use crate::session::{self, Obtained, Session, new_session_id};
+use crate::session::{self, EnvChanges, Obtained, Session, new_session_id};
 
 pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
     match cli.command {
@@ -43,42 +44,60 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
     }
 }
 
-/// The plan for `profile` with the command line's overrides.
-pub fn plan_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Resolved, Error> {
-    let cfg = Config::load(env)?;
-    let over = Overrides {
+/// The command line's additions to the config.
+pub fn overrides(args: &SessionArgs) -> Overrides {
+    Overrides {
         source_profile: args.source_profile.clone(),
         duration: args.duration,
         session_name: args.session_name.clone(),
         external_id: args.external_id.clone(),
         mfa_serial: args.mfa_serial.clone(),
         region: args.region.clone(),
-    };
-    resolve(&cfg, env, profile, &over)
+    }
 }
 
-/// A session for `profile`: from the cache, else from STS; what the user should know about
-/// getting it is printed on stderr.
-pub fn session_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Session, Error> {
-    let resolved = plan_for(profile, args, env)?;
-    let opts = session::Options {
+/// The plan for `profile` with the command line's overrides.
+pub fn plan_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Resolved, Error> {
+    resolve(&Config::load(env)?, env, profile, &overrides(args))
+}
+
+/// How to get a session, as the command line says.
+pub fn options(args: &SessionArgs) -> session::Options {
+    session::Options {
         no_cache: args.no_cache,
         refresh: args.refresh,
         mfa_token: args.mfa_token.clone(),
-        waiting: Some(|m| eprintln!("rolesh: {}", crate::display::escape(m))),
-    };
-    let Obtained { session, warnings } = session::obtain(&resolved, env, &opts)?;
-    print_warnings(&warnings);
-    Ok(session)
+        waiting: Some(say),
+        renew: false,
+    }
+}
+
+/// A session for a resolved plan: from the cache, else from STS; what the user should know
+/// about getting it is printed on stderr.
+pub fn obtain(resolved: &Resolved, args: &SessionArgs, env: &Env) -> Result<Obtained, Error> {
+    let obtained = session::obtain(resolved, env, &options(args))?;
+    print_warnings(&obtained.warnings);
+    Ok(obtained)
+}
+
+/// A session for `profile`.
+pub fn session_for(profile: &str, args: &SessionArgs, env: &Env) -> Result<Session, Error> {
+    Ok(obtain(&plan_for(profile, args, env)?, args, env)?.session)
 }
 
 /// Runs `argv` with `session`'s environment, listed in the ledger as `kind` while it runs:
 /// rolesh waits for it, so rolesh's own pid stands for the session.
 pub fn run_with_session(kind: Kind, session: &Session, argv: &[OsString], env: &Env) -> Result<i32, Error> {
     let id = new_session_id();
-    let (registration, warnings) = ledger::track(env, ledger_entry(&id, kind, session, std::process::id(), env));
+    let entry = ledger_entry(&id, kind, session, std::process::id(), env);
+    run_tracked(entry, argv, env, &session.environment(&id))
+}
+
+/// Runs `argv` with `changes` applied to `env`, listed in the ledger as `entry` while it runs.
+pub fn run_tracked(entry: Entry, argv: &[OsString], env: &Env, changes: &EnvChanges) -> Result<i32, Error> {
+    let (registration, warnings) = ledger::track(env, entry);
     print_warnings(&warnings);
-    let status = crate::child::run(argv, env, &session.environment(&id));
+    let status = crate::child::run(argv, env, changes);
     if let Some(r) = registration {
         print_warnings(&r.end());
     }
@@ -93,6 +112,12 @@ pub fn ledger_entry(id: &str, kind: Kind, session: &Session, pid: u32, env: &Env
         expires: session.credentials.expiration,
         ..Entry::new(id, kind, pid, env)
     }
+}
+
+/// Tells the user something on stderr, `rolesh: …`, with control characters escaped: profile
+/// names and ARNs come from files anyone may have written.
+pub fn say(text: &str) {
+    eprintln!("rolesh: {}", crate::display::escape(text));
 }
 
 /// A text table: each column padded to its widest cell (in characters), two spaces apart.

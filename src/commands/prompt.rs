@@ -20,7 +20,11 @@ pub fn render(format: &str, env: &Env, now: i64) -> Option<String> {
     // Saturating: ROLESH_EXPIRES is whatever the environment holds, and a prompt must not panic.
     let left = expires.map(|e| left(e.saturating_sub(now))).unwrap_or_default();
     let expires = expires.and_then(|e| DateTime::<Utc>::from_timestamp(e, 0)).map(rfc3339).unwrap_or_default();
-    let text = format.replace("{profile}", profile).replace("{left}", &left).replace("{expires}", &expires);
+    // The profile name goes into the user's prompt: control characters in it must not.
+    let text = format
+        .replace("{profile}", &crate::display::escape(profile))
+        .replace("{left}", &left)
+        .replace("{expires}", &expires);
     Some(text.trim().to_string())
 }
 

@@ -42,10 +42,10 @@ pub fn run(args: SaveArgs, env: &Env) -> Result<i32, Error> {
         doc.upsert(Kind::Credentials, &name, &lines, &path)
     })?;
     print_warnings(&warnings);
-    eprintln!(
-        "rolesh: saved a session of `{}` as profile `{name}` in {} (expires {expires})",
+    super::say(&format!(
+        "saved a session of `{}` as profile `{name}` in {} (expires {expires})",
         args.profile,
         path.display()
-    );
+    ));
     Ok(0)
 }

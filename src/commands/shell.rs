@@ -8,9 +8,13 @@ use crate::error::Error;
 use crate::ledger::Kind;
 
 pub fn run(args: ShellArgs, env: &Env) -> Result<i32, Error> {
+    let program = args.shell.clone().map(OsString::from).unwrap_or_else(|| default_shell(env));
+    if args.serve.server {
+        super::say(&format!("subshell served credentials for `{}`; `exit` to leave", args.profile));
+        return super::served::run(Kind::Shell, &args.profile, &args.session, &args.serve, &[program], env);
+    }
     let session = super::session_for(&args.profile, &args.session, env)?;
-    let program = args.shell.map(OsString::from).unwrap_or_else(|| default_shell(env));
-    eprintln!("rolesh: subshell with {}; `exit` to leave", super::use_::describe(&session));
+    super::say(&format!("subshell with {}; `exit` to leave", super::use_::describe(&session)));
     super::run_with_session(Kind::Shell, &session, &[program], env)
 }
 

@@ -28,7 +28,7 @@ pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
     }
     let (changes, record) = restore::switch(env, record, &session.environment(&id));
     super::print_bytes(&apply(shell, &changes, &record.encode()))?;
-    eprintln!("rolesh: using {}; `rolesh unuse` to leave", describe(&session));
+    super::say(&format!("using {}; `rolesh unuse` to leave", describe(&session)));
     Ok(0)
 }
 
@@ -44,24 +44,21 @@ pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
             if let Some(id) = env.get("ROLESH_SESSION") {
                 print_warnings(&ledger::deregister_or_warn(env, id));
             }
-            (r.restore(), format!("rolesh: {why}; the environment is as it was before `rolesh use`"))
+            (r.restore(), format!("{why}; the environment is as it was before `rolesh use`"))
         }
         // A session this shell inherited (from `rolesh shell` or a parent shell): nothing
         // was recorded here, so remove its credentials rather than keep them.
         None if env.get("ROLESH_SESSION").is_some() || env.get("ROLESH_PROFILE").is_some() => {
             let changes = restore::SESSION_VARS.iter().map(|n| (n.to_string(), None)).collect();
-            (
-                changes,
-                format!("rolesh: {why}; its credentials are removed (it began outside this shell: `exit` leaves it)"),
-            )
+            (changes, format!("{why}; its credentials are removed (it began outside this shell: `exit` leaves it)"))
         }
         None => {
-            eprintln!("rolesh: no session to leave in this shell");
+            super::say("no session to leave in this shell");
             return Ok(0);
         }
     };
     super::print_bytes(&apply(shell, &changes, ""))?;
-    eprintln!("{told}");
+    super::say(&told);
     Ok(0)
 }
 

@@ -3,6 +3,7 @@ use serde::Serialize;
 
 use crate::cli::WhoamiArgs;
 use crate::credentials::{Credentials, Secret, rfc3339};
+use crate::display::escape;
 use crate::env::Env;
 use crate::error::Error;
 use crate::profile::Source;
@@ -47,9 +48,11 @@ pub fn run(args: WhoamiArgs, env: &Env) -> Result<i32, Error> {
         let text = serde_json::to_string_pretty(&out).map_err(|e| Error::Local(e.to_string()))?;
         super::print(&format!("{text}\n"))?;
     } else {
-        let mut text = format!("Account  {}\nArn      {}\nUserId   {}\n", out.account, out.arn, out.user_id);
+        // What STS and the environment say, for people: never raw to a terminal.
+        let (account, arn, user_id) = (escape(&out.account), escape(&out.arn), escape(&out.user_id));
+        let mut text = format!("Account  {account}\nArn      {arn}\nUserId   {user_id}\n");
         if let Some(p) = &out.profile {
-            text.push_str(&format!("Profile  {p}\n"));
+            text.push_str(&format!("Profile  {}\n", escape(p)));
         }
         if let Some(e) = creds.expiration {
             text.push_str(&format!("Expires  {} ({})\n", rfc3339(e), left(e)));

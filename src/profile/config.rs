@@ -109,6 +109,26 @@ impl Config {
         Ok(Config { config_path, credentials_path, profiles })
     }
 
+    /// A setting of `[default]` that makes every SDK find credentials there before it would
+    /// ask a credentials endpoint, and the file it is in.
+    pub fn default_credentials(&self) -> Option<(&Path, &'static str)> {
+        const SHADOWING: &[&str] = &[
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+            "credential_process",
+            "role_arn",
+            "credential_source",
+            "web_identity_token_file",
+            "sso_session",
+            "sso_start_url",
+            "sso_account_id",
+            "sso_role_name",
+        ];
+        let default = self.get("default")?;
+        SHADOWING.iter().find(|k| default.has(k)).map(|k| (self.file_of(default, k), *k))
+    }
+
     /// The file a profile's setting came from.
     pub fn file_of(&self, profile: &Profile, key: &str) -> &Path {
         if profile.from_credentials.contains(key) { &self.credentials_path } else { &self.config_path }

@@ -84,10 +84,7 @@ impl Document {
     /// The byte range of profile `name`'s section; two sections for one profile are an error,
     /// as rolesh could not tell which one the user means.
     fn find(&self, kind: Kind, name: &str, path: &Path) -> Result<Option<Range<usize>>, Error> {
-        let mut found = self.sections().into_iter().filter(|s| match kind {
-            Kind::Config => config_section_profile(&s.name).as_deref() == Some(name),
-            Kind::Credentials => s.name == name,
-        });
+        let mut found = self.sections().into_iter().filter(|s| is_profile(kind, &s.name, name));
         let first = found.next().map(|s| s.range);
         if first.is_some() && found.next().is_some() {
             return Err(Error::config(format!(
@@ -104,6 +101,19 @@ impl Document {
         let text = String::from_utf8_lossy(&self.bytes[range]);
         let sections = parse_ini(&text).map_err(|e| e.into_error(path))?;
         Ok(Some(sections.into_iter().next().map(|(_, values)| values).unwrap_or_default()))
+    }
+
+    /// The document without any section of profile `name` (`[default]` and `[profile
+    /// default]` both, in the config file).
+    pub fn without(&self, kind: Kind, name: &str) -> Document {
+        let mut bytes = self.bytes.clone();
+        let mut sections: Vec<Section> =
+            self.sections().into_iter().filter(|s| is_profile(kind, &s.name, name)).collect();
+        sections.sort_by_key(|s| std::cmp::Reverse(s.range.start));
+        for s in sections {
+            bytes.drain(s.range);
+        }
+        Document { bytes }
     }
 
     /// Replaces profile `name`'s section with `lines`, or appends it after a blank line.
@@ -142,6 +152,14 @@ impl Document {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether section `section` of a file of `kind` is profile `name`'s.
+fn is_profile(kind: Kind, section: &str, name: &str) -> bool {
+    match kind {
+        Kind::Config => config_section_profile(section).as_deref() == Some(name),
+        Kind::Credentials => section == name,
     }
 }
 

@@ -262,7 +262,7 @@ fn has_role(p: &Profile) -> bool {
 /// cycle check and a depth limit.
 fn walk(cfg: &Config, env: &Env, profile: &Profile) -> Result<Chain, Error> {
     if !has_role(profile) {
-        let (source, keys) = base_source(profile, true)?;
+        let (source, keys) = base_source(cfg, profile, true)?;
         return Ok(Chain { source, keys, hops: vec![], base_mfa: profile.non_empty("mfa_serial").map(String::from) });
     }
     let mut visited = vec![profile.name.clone()];
@@ -306,13 +306,13 @@ fn walk(cfg: &Config, env: &Env, profile: &Profile) -> Result<Chain, Error> {
         if visited.iter().any(|v| v == src) {
             // Only a profile naming itself, with keys of its own, may revisit.
             if src == name && source.has_static_keys() {
-                break static_source(source)?;
+                break base_source(cfg, source, false)?;
             }
             return Err(Error::Cycle { chain: chain() });
         }
         visited.push(src.to_string());
         if source.has_static_keys() || !has_role(source) {
-            break base_source(source, false)?;
+            break base_source(cfg, source, false)?;
         }
         if hops.len() >= MAX_CHAIN {
             return Err(Error::config_of(
@@ -365,9 +365,11 @@ fn credential_source(profile: &str, value: &str) -> Result<Source, Error> {
     }
 }
 
-/// A profile used for its own credentials (no AssumeRole from it).
-fn base_source(p: &Profile, top_level: bool) -> Result<(Source, Option<Credentials>), Error> {
-    if p.has_static_keys() {
+/// A profile used for its own credentials (no AssumeRole from it), in botocore's order of
+/// providers: keys in the credentials file, then `credential_process`, then keys in the
+/// config file.
+fn base_source(cfg: &Config, p: &Profile, top_level: bool) -> Result<(Source, Option<Credentials>), Error> {
+    if uses_static_keys(cfg, p) {
         return static_source(p);
     }
     if p.is_sso() {
@@ -414,6 +416,14 @@ fn static_source(p: &Profile) -> Result<(Source, Option<Credentials>), Error> {
     let source =
         Source::Static { profile: p.name.clone(), access_key_id: id.to_string(), session_token: token.is_some() };
     Ok((source, Some(keys)))
+}
+
+/// Whether a profile used for its own credentials signs with its static keys: keys in the
+/// credentials file come before a `credential_process`, keys in the config file after it.
+pub fn uses_static_keys(cfg: &Config, p: &Profile) -> bool {
+    let in_credentials_file =
+        ["aws_access_key_id", "aws_secret_access_key"].iter().all(|k| cfg.file_of(p, k) == cfg.credentials_path);
+    p.has_static_keys() && (in_credentials_file || p.non_empty("credential_process").is_none())
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:role/NAME`, checked before any network call.
@@ -603,6 +613,16 @@ mod tests {
         assert!(matches!(plan(cfg, "", "s"), Err(Error::SsoUnsupported(n)) if n == "s"));
         let cfg = format!("[profile r]\nrole_arn = {R1}\nsource_profile = s\n[profile s]\nsso_start_url = https://x\n");
         assert!(matches!(plan(&cfg, "", "r"), Err(Error::SsoUnsupported(n)) if n == "s"));
+    }
+
+    #[test]
+    fn a_credential_process_wins_over_config_file_keys_but_not_over_credentials_file_keys() {
+        let cfg =
+            "[profile p]\ncredential_process = get-creds\naws_access_key_id = AKIACFG\naws_secret_access_key = s\n";
+        assert!(matches!(plan(cfg, "", "p").unwrap().source, Source::Process { .. }));
+        let creds = "[p]\naws_access_key_id = AKIACRED\naws_secret_access_key = s\n";
+        let cfg = "[profile p]\ncredential_process = get-creds\n";
+        assert!(matches!(plan(cfg, creds, "p").unwrap().source, Source::Static { .. }));
     }
 
     #[test]

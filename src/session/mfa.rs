@@ -16,18 +16,32 @@ pub fn validate(code: &str) -> Result<(), Error> {
 
 pub struct Codes {
     given: Option<String>,
+    /// Whether the terminal may be asked (never by the credentials server, whose command owns
+    /// the terminal).
+    ask: bool,
 }
 
 impl Codes {
     pub fn new(given: Option<String>) -> Self {
-        Codes { given }
+        Codes { given, ask: true }
+    }
+
+    /// No code at all: whatever needs one fails (the credentials server renewing a session).
+    pub fn none() -> Self {
+        Codes { given: None, ask: false }
     }
 
     /// The flag's code the first time; the terminal after that (a TOTP code works once).
     pub fn take(&mut self, serial: &str, profile: &str) -> Result<String, Error> {
         match self.given.take() {
             Some(code) => Ok(code),
-            None => ask(serial, profile),
+            None if self.ask => ask(serial, profile),
+            None => Err(Error::mfa(
+                Some(profile),
+                format!(
+                    "renewing profile `{profile}` needs a new MFA code for {serial}, which is not asked for while a command runs; run the command again"
+                ),
+            )),
         }
     }
 }

@@ -31,6 +31,21 @@ pub struct Session {
 /// The variables a session sets (`Some`) or removes (`None`), in a fixed order.
 pub type EnvChanges = Vec<(&'static str, Option<String>)>;
 
+/// What a served command must not have: keys (environment keys beat the endpoint in every
+/// SDK) and whatever would take precedence over the endpoint or replace it.
+const NOT_SERVED: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+];
+
 impl Session {
     pub fn environment(&self, session_id: &str) -> EnvChanges {
         let c = &self.credentials;
@@ -43,15 +58,37 @@ impl Session {
             ("AWS_PROFILE", None),
             ("AWS_DEFAULT_PROFILE", None),
         ];
+        self.described(&mut vars, session_id, c.expiration);
+        vars
+    }
+
+    /// The variables of a command that gets its credentials from the credentials server at
+    /// `uri`: no keys, the server and its token. `bound` is when renewals end (an MFA session
+    /// that will need a new code): the command's real deadline, which the prompt then shows.
+    pub fn served_environment(
+        &self,
+        session_id: &str,
+        uri: &str,
+        token: &str,
+        bound: Option<DateTime<Utc>>,
+    ) -> EnvChanges {
+        let mut vars: EnvChanges = NOT_SERVED.iter().map(|name| (*name, None)).collect();
+        vars.push(("AWS_CONTAINER_CREDENTIALS_FULL_URI", Some(uri.to_string())));
+        vars.push(("AWS_CONTAINER_AUTHORIZATION_TOKEN", Some(token.to_string())));
+        self.described(&mut vars, session_id, bound);
+        vars
+    }
+
+    /// The region, the expiry and rolesh's own description of the session.
+    fn described(&self, vars: &mut EnvChanges, session_id: &str, expires: Option<DateTime<Utc>>) {
         if let Some(region) = &self.region {
             vars.push(("AWS_REGION", Some(region.clone())));
             vars.push(("AWS_DEFAULT_REGION", Some(region.clone())));
         }
-        vars.push(("AWS_CREDENTIAL_EXPIRATION", c.expiration.map(rfc3339)));
+        vars.push(("AWS_CREDENTIAL_EXPIRATION", expires.map(rfc3339)));
         vars.push(("ROLESH_PROFILE", Some(self.profile.clone())));
-        vars.push(("ROLESH_EXPIRES", c.expiration.map(|e| e.timestamp().to_string())));
+        vars.push(("ROLESH_EXPIRES", expires.map(|e| e.timestamp().to_string())));
         vars.push(("ROLESH_SESSION", Some(session_id.to_string())));
-        vars
     }
 }
 
@@ -75,12 +112,17 @@ pub struct Options {
     pub mfa_token: Option<String>,
     /// Told (once) when another rolesh holds the credentials being fetched, before waiting.
     pub waiting: Option<fn(&str)>,
+    /// Renew: fetch a new set for the command even if the cached one is fresh, but reuse a
+    /// cached MFA session, and never ask for an MFA code (the credentials server).
+    pub renew: bool,
 }
 
 /// A session and what the user should be told about getting it.
 #[derive(Debug)]
 pub struct Obtained {
     pub session: Session,
+    /// When STS issued the credentials (earlier than now for a cached set).
+    pub issued: DateTime<Utc>,
     pub warnings: Vec<Warning>,
 }
 
@@ -99,6 +141,7 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
     let endpoint = sts::Endpoint::from_env(env, region);
     let mut warnings = Vec::new();
     let session_of = |c: Cached, warnings: Vec<Warning>| Obtained {
+        issued: c.issued,
         session: Session {
             profile: plan.profile.clone(),
             role_arn: plan.role_arn().map(String::from),
@@ -116,7 +159,7 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
     };
     let key = cache::key(plan, plan.steps.len(), &endpoint, env);
     let hit = |cache: &Cache, warnings: &mut Vec<Warning>| {
-        if opts.refresh { None } else { cache.load(&key, Need::Handed, warnings) }
+        if opts.refresh || opts.renew { None } else { cache.load(&key, Need::Handed, warnings) }
     };
     if let Some(c) = &cache
         && let Some(cached) = hit(c, &mut warnings)
@@ -171,7 +214,7 @@ async fn run_plan(
     warnings: &mut Vec<Warning>,
 ) -> Result<Cached, Error> {
     let plan = &resolved.plan;
-    let mut codes = mfa::Codes::new(opts.mfa_token.clone());
+    let mut codes = if opts.renew { mfa::Codes::none() } else { mfa::Codes::new(opts.mfa_token.clone()) };
     let mut creds = source::base(&plan.source, resolved.keys.as_ref(), env).await?;
     // The device a GetSessionToken just used: the next AssumeRole needs no code for it.
     let mut mfa_done: Option<&str> = None;
@@ -274,6 +317,39 @@ async fn session_token(
         warnings.push(cache_warning(&e));
     }
     Ok(session)
+}
+
+/// Until when a session for `resolved` can be renewed without asking for an MFA code: `None`
+/// when it needs no code (renewable for as long as the source lasts); the expiry of the cached
+/// MFA session the roles are assumed from; else (MFA on an AssumeRole, an MFA session not
+/// cached, a profile whose own session needed the code) `expiration`, the session's own end.
+pub fn renewal_bound(resolved: &Resolved, env: &Env, expiration: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    let plan = &resolved.plan;
+    // The MFA session a first GetSessionToken makes covers the first hop's device.
+    let covered = match plan.steps.first() {
+        Some(Step::SessionToken { serial: Some(serial), .. }) => Some(serial.as_str()),
+        _ => None,
+    };
+    let hop_needs_code = plan
+        .steps
+        .iter()
+        .enumerate()
+        .any(|(i, s)| matches!(s, Step::AssumeRole(h) if h.mfa_serial.as_deref().is_some_and(|m| !(i == 1 && covered == Some(m)))));
+    if covered.is_none() && !hop_needs_code {
+        return None;
+    }
+    if hop_needs_code || plan.steps.len() == 1 {
+        return expiration;
+    }
+    let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
+    let endpoint = sts::Endpoint::from_env(env, region);
+    let mfa_session = Cache::open(env, &mut Vec::new())
+        .ok()
+        .and_then(|c| c.load(&cache::key(plan, 1, &endpoint, env), Need::Signing, &mut Vec::new()));
+    match mfa_session {
+        Some(s) => s.credentials.expiration,
+        None => expiration,
+    }
 }
 
 /// A single-threaded runtime for the SDK's calls: rolesh makes them one after another.

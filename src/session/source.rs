@@ -1,6 +1,8 @@
 //! The first credentials of a chain: static keys, the environment, `credential_process`, or
 //! (through aws-config's providers) instance metadata, the ECS endpoint or the default chain.
 
+use std::io::Read;
+
 use aws_credential_types::provider::ProvideCredentials;
 use chrono::{DateTime, Utc};
 
@@ -87,28 +89,55 @@ fn process(profile: &str, command: &str, env: &Env) -> Result<Credentials, Error
     let fail = |problem: String| Error::Process { profile: profile.to_string(), problem };
     let argv = split_command(command).ok_or_else(|| fail("has unbalanced quotes; fix the command".into()))?;
     let (program, args) = argv.split_first().ok_or_else(|| fail("is empty; give a command".into()))?;
-    let out = env
+    let mut child = env
         .command(program.as_ref())
         .args(args)
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
+        .spawn()
         .map_err(|e| fail(format!("could not run `{program}`: {e}")))?;
-    if !out.status.success() {
-        return Err(fail(format!("exited with {}; run it by hand to see why", out.status)));
+    // Credentials are a few hundred bytes: stop reading well before output could hurt.
+    let mut stdout = Vec::new();
+    let read = child.stdout.take().map(|out| out.take(MAX_PROCESS_OUTPUT + 1).read_to_end(&mut stdout));
+    if stdout.len() as u64 > MAX_PROCESS_OUTPUT {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(fail(format!(
+            "printed more than {} KiB; it must print one Version 1 JSON object",
+            MAX_PROCESS_OUTPUT / 1024
+        )));
     }
-    let parsed: CredentialJsonIn = serde_json::from_slice(&out.stdout).map_err(|e| {
+    let status = child.wait().map_err(|e| fail(format!("could not wait for `{program}`: {e}")))?;
+    if let Some(Err(e)) = read {
+        return Err(fail(format!("could not be read: {e}")));
+    }
+    if !status.success() {
+        return Err(fail(format!("exited with {status}; run it by hand to see why")));
+    }
+    let parsed: CredentialJsonIn = serde_json::from_slice(&stdout).map_err(|e| {
         fail(format!("printed something other than credential JSON ({e}); it must print Version 1 JSON"))
     })?;
     if parsed.version != Some(1) {
         let v = parsed.version.map_or_else(|| "no Version".to_string(), |v| format!("Version {v}"));
         return Err(fail(format!("printed {v}; only Version 1 is supported")));
     }
+    // botocore refuses credentials that are still expired after a refresh; passing them on
+    // would only move the failure into the command, with a worse message.
+    if let Some(expired) = parsed.expiration.filter(|e| *e <= Utc::now()) {
+        return Err(fail(format!(
+            "printed credentials that expired at {}; fix it to print current ones",
+            crate::credentials::rfc3339(expired)
+        )));
+    }
     Ok(parsed.into())
 }
 
+/// The most a credential_process may print.
+const MAX_PROCESS_OUTPUT: u64 = 1 << 20;
+
 /// botocore splits with `shlex.split` on Unix and the C runtime's rules on Windows.
 fn split_command(s: &str) -> Option<Vec<String>> {
-    if cfg!(windows) { Some(windows_split(s)?) } else { shell_split(s) }
+    if cfg!(windows) { windows_split(s) } else { shell_split(s) }
 }
 
 /// The C runtime's (and botocore's `_windows_shell_split`) rules: only space and tab
@@ -248,6 +277,23 @@ mod tests {
         assert!(err.starts_with("credential_process of profile `p` exited with"), "{err}");
         let err = process("p", "echo nope", &env).unwrap_err().to_string();
         assert!(err.contains("Version 1 JSON"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_credential_process_flooding_stdout_is_stopped_at_the_cap() {
+        let env = Env::from_pairs([("PATH", "/usr/bin:/bin")]);
+        let err = process("p", "cat /dev/zero", &env).unwrap_err().to_string();
+        assert!(err.contains("printed more than 1024 KiB"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn credentials_that_expired_already_are_refused_as_botocore_refuses_them() {
+        let env = Env::from_pairs([("PATH", "/usr/bin:/bin")]);
+        let cmd = r#"printf '{"Version":1,"AccessKeyId":"AKIAP","SecretAccessKey":"sk","Expiration":"2019-01-01T00:00:00Z"}'"#;
+        let err = process("p", cmd, &env).unwrap_err().to_string();
+        assert!(err.contains("expired at 2019-01-01T00:00:00Z"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use tempfile::TempDir;
 
@@ -204,6 +207,36 @@ impl TestEnv {
         }
         found.sort();
         found
+    }
+
+    /// The cache entry (rolesh's JSON file) holding the set whose key id is `access_key_id`.
+    pub fn cache_entry(&self, access_key_id: &str) -> (std::path::PathBuf, serde_json::Value) {
+        let mut found: Vec<_> = self
+            .cache_entries()
+            .into_iter()
+            .filter(|(path, _)| path.extension().is_some_and(|e| e == "json"))
+            .filter_map(|(path, _)| {
+                let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+                (entry["credentials"]["AccessKeyId"] == access_key_id).then_some((path, entry))
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "want one cache entry for {access_key_id}: {:?}", self.cache_entries());
+        found.pop().unwrap()
+    }
+
+    /// Rewrites the cache entry of `access_key_id` as if STS had issued it `ago` ago with `left`
+    /// to live. Only the times change: the keys stay the ones the stand-in knows.
+    pub fn age_cache_entry(&self, access_key_id: &str, ago: Duration, left: Duration) -> DateTime<Utc> {
+        let (path, mut entry) = self.cache_entry(access_key_id);
+        let now = Utc::now();
+        let expires = now + chrono::Duration::from_std(left).unwrap();
+        let issued = now - chrono::Duration::from_std(ago).unwrap();
+        let rfc3339 = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        entry["credentials"]["Expiration"] = rfc3339(expires).into();
+        entry["issued"] = rfc3339(issued).into();
+        // Written in place, so the file keeps the 0600 mode rolesh insists on.
+        std::fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
+        DateTime::from_timestamp(expires.timestamp(), 0).unwrap()
     }
 }
 

@@ -24,6 +24,17 @@ pub fn user_env(stand_in: &StandIn) -> TestEnv {
     env
 }
 
+/// The role of `[profile deployer]`.
+pub const DEPLOYER_ROLE: &str = "arn:aws:iam::111111111111:role/deployer";
+
+/// [`user_env`] plus `[profile deployer]`, assumed from `user`'s static keys, with `extra`
+/// settings.
+pub fn deployer(stand_in: &StandIn, extra: &str) -> TestEnv {
+    let env = user_env(stand_in);
+    env.config(&format!("[profile deployer]\nrole_arn = {DEPLOYER_ROLE}\nsource_profile = user\n{extra}"));
+    env
+}
+
 pub fn role_arn(account: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
 }

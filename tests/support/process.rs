@@ -210,6 +210,16 @@ impl Spawned {
         seen
     }
 
+    /// Waits until stderr contains `needle`, and returns stderr so far.
+    #[track_caller]
+    pub fn expect_stderr(&self, needle: &str, within: Duration) -> String {
+        let found =
+            self.stderr.wait_until(Instant::now() + within, |bytes, _| String::from_utf8_lossy(bytes).contains(needle));
+        let seen = String::from_utf8_lossy(&self.stderr.bytes()).into_owned();
+        assert!(found, "{} did not print {needle:?} on stderr within {within:?}; stderr:\n{seen}", self.what);
+        seen
+    }
+
     /// Sends `signal` to the process.
     pub fn signal(&self, signal: i32) {
         // SAFETY: plain syscall on a pid we started and have not reaped.

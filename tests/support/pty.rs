@@ -97,6 +97,11 @@ impl Pty {
         }
     }
 
+    /// The process started on the terminal.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     /// Everything the terminal showed so far.
     pub fn screen(&self) -> String {
         String::from_utf8_lossy(&self.seen).into_owned()
