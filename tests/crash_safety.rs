@@ -336,16 +336,9 @@ fn a_ledger_write_killed_at_any_point_leaves_the_old_ledger_or_the_new_one() {
     let me = std::process::id();
     let mut sessions = rolesh::ledger::decode(&std::fs::read(&ledger).unwrap()).unwrap();
     sessions.extend((0..300).map(|i| Entry {
-        id: format!("busy-{i}"),
-        kind: rolesh::ledger::Kind::Exec,
         profile: "deployer".into(),
         role_arn: Some(ROLE.into()),
-        pid: me,
-        pid_start: rolesh::sys::start_time(me),
-        tty: None,
-        parent: None,
-        started: chrono::Utc::now(),
-        expires: None,
+        ..Entry::new(&format!("busy-{i}"), rolesh::ledger::Kind::Exec, me, &rolesh::env::Env::default())
     }));
     let state = serde_json::json!({ "format": rolesh::ledger::FORMAT, "sessions": sessions });
     std::fs::write(&ledger, serde_json::to_vec_pretty(&state).unwrap()).unwrap();

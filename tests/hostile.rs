@@ -271,19 +271,29 @@ fn a_cache_directory_owned_by_another_user_is_not_used_at_all() {
     give_to_nobody(&entry);
     give_to_nobody(&cache);
     chmod(&cache, 0o755);
-    let listing = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
-        support::hostile::files_under(dir).into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
-    };
-    let before = listing(&cache);
+    let before = snapshot(&cache);
 
     let outcome = env.run(exec_env("deployer", &[]));
     assert_fresh_from_sts(&outcome, &stand_in, 2);
-    assert_eq!(listing(&cache), before, "rolesh wrote into another user's directory");
+    assert_eq!(snapshot(&cache), before, "rolesh wrote into another user's directory");
     assert_eq!(std::fs::metadata(&cache).unwrap().uid(), NOBODY);
     assert_eq!(mode(&cache), 0o755, "rolesh changed another user's directory");
     assert!(outcome.stderr.contains("owned by another user"), "{outcome}");
     assert!(outcome.stderr.contains("without the credential cache"), "{outcome}");
     assert_one_warning_naming(&outcome, &cache);
+}
+
+/// Every file under `dir` with its inode, owner and content: a file replaced by a rename
+/// shows, even with the same content.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, u32, Vec<u8>)> {
+    support::hostile::files_under(dir)
+        .into_iter()
+        .map(|p| {
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let bytes = std::fs::read(&p).unwrap();
+            (p, meta.ino(), meta.uid(), bytes)
+        })
+        .collect()
 }
 
 /// The ledger's directory, made (0700) by a first exec.
@@ -374,13 +384,12 @@ fn a_state_directory_owned_by_another_user_is_not_used_and_ls_says_so() {
     give_to_nobody(&ledger);
     give_to_nobody(&dir.join("sessions.lock"));
     give_to_nobody(&dir);
-    let before = std::fs::read(&ledger).unwrap();
+    let before = snapshot(&dir);
 
     let outcome = env.run(["exec", "deployer", "--", "printf", "ran"]);
     outcome.assert_ok();
     assert_eq!(outcome.stdout(), "ran");
-    assert_eq!(std::fs::read(&ledger).unwrap(), before, "rolesh wrote another user's ledger");
-    assert_eq!(support::hostile::files_under(&dir).len(), 2, "rolesh added files to another user's directory");
+    assert_eq!(snapshot(&dir), before, "rolesh wrote into another user's directory");
     assert_one_warning_naming(&outcome, &dir);
 
     let ls = env.run(["ls"]);
@@ -493,12 +502,14 @@ fn a_fifo_or_dev_zero_in_place_of_the_aws_files_is_a_one_line_config_error() {
     let paths = [env.config_path(), env.credentials_path()];
     let cases = paths.iter().flat_map(|p| SPECIALS.map(|s| (p, s))).flat_map(|c| [(c, "exec"), (c, "list")]);
     every_case("special file as an AWS file", cases, |&((path, special), command)| {
-        std::fs::write(env.config_path(), &config_text).unwrap();
-        std::fs::write(env.credentials_path(), &credentials_text).unwrap();
+        // Both files plain again, whatever a failed case left (writing to a FIFO would block).
+        for (file, text) in [(env.config_path(), &config_text), (env.credentials_path(), &credentials_text)] {
+            let _ = std::fs::remove_file(&file);
+            std::fs::write(file, text).unwrap();
+        }
         put_special(path, special);
         let args = if command == "exec" { exec_env("deployer", &[]) } else { vec!["list"] };
         let outcome = run_bounded(&env, args);
-        std::fs::remove_file(path).unwrap();
         assert_one_line_error(&outcome, 3);
         assert!(outcome.error_line().contains(&path.display().to_string()), "{outcome}");
         assert_no_secrets(&env, &stand_in, &[&outcome]);
