@@ -7,6 +7,7 @@
 
 pub mod env;
 pub mod fixtures;
+pub mod hostile;
 pub mod moto;
 pub mod process;
 pub mod pty;
