@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::ArgValueCandidates;
 
 use crate::shell::Shell;
-use crate::values::{parse_duration, parse_session_name};
+use crate::values::{parse_duration, parse_region, parse_session_name};
 
 #[derive(Debug, Parser)]
 #[command(name = "rolesh", version, about = "AWS STS AssumeRole sessions made painless in the shell")]
@@ -154,7 +154,7 @@ pub struct SessionArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_session_name)]
     pub session_name: Option<String>,
     /// Region for the session (sets AWS_REGION and AWS_DEFAULT_REGION) [default: the profile's region]
-    #[arg(long)]
+    #[arg(long, value_parser = parse_region)]
     pub region: Option<String>,
     /// Neither read nor write cached credentials
     #[arg(long)]
@@ -359,7 +359,7 @@ pub struct AddRoleArgs {
     #[arg(long, value_name = "ID")]
     pub external_id: Option<String>,
     /// Region for commands run with this profile
-    #[arg(long)]
+    #[arg(long, value_parser = parse_region)]
     pub region: Option<String>,
     /// Role session name shown in CloudTrail
     #[arg(long, value_name = "NAME", value_parser = parse_session_name)]

@@ -21,6 +21,27 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// JSON for people and programs alike: serde_json escapes only C0 controls in strings, so DEL
+/// and the C1 range (a raw U+009B is a CSI to some terminals) are escaped here, as `\u00XX`,
+/// which leaves the JSON equal.
+pub fn json(value: &impl serde::Serialize) -> String {
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        // Newlines and indentation are JSON's own; controls inside strings are already \u00XX
+        // below 0x20.
+        if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +52,13 @@ mod tests {
         assert_eq!(escape("a\x1b]0;owned\x07b"), "a\\x1b]0;owned\\x07b");
         assert_eq!(escape("\u{9b}31m"), "\\x9b31m", "C1 CSI");
         assert_eq!(escape("tab\there\nnl\x7f"), "tab\\x09here\\x0anl\\x7f");
+    }
+
+    #[test]
+    fn json_output_escapes_del_and_c1_and_still_parses_to_the_same_value() {
+        let value = serde_json::json!({ "name": "a\u{9b}31mb\u{7f}\u{1b}" });
+        let text = json(&value);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value);
     }
 }

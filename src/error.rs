@@ -222,6 +222,8 @@ pub enum Warning {
     Ledger(String),
     /// The credential cache could not be used; the command went on without it.
     Cache(String),
+    /// A cache entry that is not safely the user's (planted, a directory, a FIFO) was ignored.
+    CacheEntry { path: PathBuf, why: String },
     /// Something about a file rolesh wrote (a mode it tightened).
     File(String),
 }
@@ -234,6 +236,7 @@ impl std::fmt::Display for Warning {
                 "{role_arn} is assumed with role credentials (role chaining), which AWS caps at 1h; asking for 3600s instead of {requested}s"
             ),
             Warning::Ledger(m) | Warning::Cache(m) | Warning::File(m) => f.write_str(m),
+            Warning::CacheEntry { path, why } => write!(f, "ignored the cached credentials {}: {why}", path.display()),
         }
     }
 }

@@ -59,6 +59,17 @@ fn in_range(total: u64) -> Result<u32, String> {
     }
 }
 
+/// A region name as botocore accepts it: letters, digits and inner hyphens, at most 63, not
+/// all digits. Anything else would become part of a host name, or fail as one.
+pub fn parse_region(text: &str) -> Result<String, String> {
+    let ok = (1..=63).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+        && !text.bytes().all(|b| b.is_ascii_digit());
+    if ok { Ok(text.to_string()) } else { Err("not a region name; write one like eu-west-1".to_string()) }
+}
+
 /// A role session name as STS allows it: 2 to 64 characters of `[\w+=,.@-]`.
 pub fn parse_session_name(s: &str) -> Result<String, String> {
     if (2..=64).contains(&s.len()) && sanitize_session_name(s) == s {
@@ -113,6 +124,15 @@ mod tests {
         assert_eq!(parse_config_seconds("7200"), Ok(7200));
         for bad in ["0", "899", "43201", "3000000000", "99999999999999999999999", "-1", "1h", "", " 900"] {
             assert!(parse_config_seconds(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn region_names_are_host_labels() {
+        assert!(parse_region("eu-west-1").is_ok());
+        assert!(parse_region("us-gov-west-1").is_ok());
+        for bad in ["", "eu west 1", "-x", "x-", "123", "a.b", &"r".repeat(64), "eu\nwest"] {
+            assert!(parse_region(bad).is_err(), "{bad:?}");
         }
     }
 

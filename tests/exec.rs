@@ -876,7 +876,7 @@ fn a_dangling_source_profile_is_named() {
 }
 
 #[test]
-fn an_sso_profile_is_not_supported_yet() {
+fn an_sso_profile_without_a_login_names_the_command_to_log_in() {
     let stand_in = StandIn::start();
     let env = TestEnv::stand_in(&stand_in);
     env.config(
@@ -889,10 +889,9 @@ fn an_sso_profile_is_not_supported_yet() {
          sso_region = us-east-1",
     );
     let outcome = env.run(exec_env("sso", &[]));
-    outcome.assert_error(3);
-    // "not supported yet" or "does not support … yet": the wording may vary, the point may not.
+    outcome.assert_error(5);
     let line = outcome.error_line();
-    assert!(line.contains("SSO") && line.contains("not supported yet"), "{outcome}");
+    assert!(line.contains("sso-session `corp`") && line.ends_with("run `rolesh login corp`"), "{outcome}");
     assert!(stand_in.requests().is_empty());
 }
 

@@ -11,12 +11,14 @@ use support::process::{Outcome, run};
 const SECRET: &str = "wJalr'X \"q\" $HOME `id` \\n\\\\ tab\there\nsecond line ünï ‘☃’ *";
 const TOKEN: &str = "FwoGZXIvYXdzEJr//////////wEaDP+token=";
 const PROFILE: &str = "it's $HOME";
-const REGION: &str = "eu-west-1 'x' \"y\" $z";
+/// A region must be a region name (rolesh refuses anything else, as botocore does): the
+/// awkward bytes travel in the secret and the profile name.
+const REGION: &str = "eu-central-1";
 /// Export makes no STS call here; nothing listens on this endpoint.
 const NO_STS: &str = "http://127.0.0.1:9";
 
 /// A profile whose credential_process hands back a session with awkward values, so export
-/// needs no STS call; its name and region are awkward too.
+/// needs no STS call; its name is awkward too.
 fn env_with(secret: &str, region: &str) -> TestEnv {
     let env = TestEnv::new(NO_STS);
     let json = serde_json::json!({

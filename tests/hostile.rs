@@ -999,21 +999,42 @@ fn save_into_a_credentials_file_others_can_read_makes_it_0600_with_a_warning() {
 // --- 10. An environment too big to start the child -----------------------------------------
 
 #[test]
-fn a_region_too_long_for_the_environment_is_a_one_line_error_not_a_panic() {
+fn a_value_too_long_for_the_environment_is_a_one_line_error_not_a_panic() {
+    use std::os::unix::fs::PermissionsExt;
     let stand_in = StandIn::start();
     let env = user_env(&stand_in);
-    let big = |region: &str| format!("[profile big]\nrole_arn = {ROLE}\nsource_profile = user\nregion = {region}\n");
-    // The region is no part of the cache key: with a session cached, nothing but the child's
-    // environment sees the value (the SDK would refuse it as a host label before any call).
-    env.config(&big("us-east-1"));
-    env.run(["exec", "big", "--", "true"]).assert_ok();
-    // Linux takes at most 128 KiB per environment string (MAX_ARG_STRLEN): E2BIG.
-    env.config(&big(&"r".repeat(200 * 1024)));
+    // A credential_process whose session token is 200 KB: Linux takes at most 128 KiB per
+    // environment string (MAX_ARG_STRLEN), so the command cannot start (E2BIG).
+    let script = env.root().join("big-token.sh");
+    let token = "t".repeat(200 * 1024);
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '{{\"Version\": 1, \"AccessKeyId\": \"ASIABIGTOKEN\", \"SecretAccessKey\": \"s\", \"SessionToken\": \"%s\"}}' '{token}'\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.config(&format!("[profile big]\ncredential_process = {}\n", script.display()));
     let outcome = run_bounded(&env, ["exec", "big", "--", "true"]);
     assert_one_line_error(&outcome, 2);
     assert!(outcome.error_line().contains("too long"), "{outcome}");
     assert!(outcome.stderr.len() < 1024, "the error should not carry the value:\n{}", &outcome.stderr[..1024]);
     assert_no_secrets(&env, &stand_in, &[&outcome]);
+}
+
+#[test]
+fn a_region_that_is_no_region_name_is_refused_naming_file_profile_and_key() {
+    let stand_in = StandIn::start();
+    let env = user_env(&stand_in);
+    for region in ["eu west 1".to_string(), "r".repeat(200 * 1024)] {
+        env.config(&format!("[profile bad]\nrole_arn = {ROLE}\nsource_profile = user\nregion = {region}\n"));
+        let outcome = run_bounded(&env, ["exec", "bad", "--", "true"]);
+        assert_one_line_error(&outcome, 3);
+        let line = outcome.error_line();
+        assert!(line.contains("profile `bad` has region = ") && line.contains("not a region name"), "{outcome}");
+        assert!(line.contains(&env.config_path().display().to_string()), "{outcome}");
+        assert!(outcome.stderr.len() < 1024, "the error should not carry the value");
+    }
+    assert!(stand_in.requests().is_empty(), "STS was called with a bad region");
 }
 
 // --- 11. Secrets never leak ----------------------------------------------------------------

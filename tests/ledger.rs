@@ -320,7 +320,8 @@ fn ls_json_gives_every_field_its_documented_name_and_type() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.len(), 2);
-    let names = ["id", "kind", "profile", "role_arn", "pid", "tty", "parent", "started", "expires", "seconds_left"];
+    let names =
+        ["id", "kind", "profile", "role_arn", "pid", "tty", "parent", "started", "expires", "seconds_left", "served"];
     for row in &rows {
         let keys: BTreeSet<&str> = row.keys().map(String::as_str).collect();
         assert_eq!(keys, BTreeSet::from(names));

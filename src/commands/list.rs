@@ -70,7 +70,7 @@ pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
     let cfg = Config::load(env)?;
     let rows: Vec<Row> = cfg.profiles.values().map(|p| row(&cfg, p)).collect();
     if args.json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::Local(e.to_string()))?;
+        let text = crate::display::json(&rows);
         super::print(&format!("{text}\n"))?;
         return Ok(0);
     }
@@ -79,9 +79,9 @@ pub fn run(args: ListArgs, env: &Env) -> Result<i32, Error> {
         return Ok(0);
     }
     // Names and values come from files anyone may have written: never raw to a terminal.
-    let cells = rows.iter().map(|r| {
-        [r.name, r.kind, &role_cell(r), dash(r.source), dash(r.mfa_serial), dash(r.region)].map(escape)
-    });
+    let cells = rows
+        .iter()
+        .map(|r| [r.name, r.kind, &role_cell(r), dash(r.source), dash(r.mfa_serial), dash(r.region)].map(escape));
     let header = ["PROFILE", "KIND", "ROLE", "SOURCE", "MFA", "REGION"].map(String::from);
     let lines: Vec<[String; 6]> = std::iter::once(header).chain(cells).collect();
     super::print(&super::table(&lines))?;

@@ -34,7 +34,7 @@ pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
     let tree = nest(&entries);
     if args.json {
         let rows: Vec<Row> = tree.iter().map(|(_, e)| row(e, now)).collect();
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| Error::Local(e.to_string()))?;
+        let text = crate::display::json(&rows);
         super::print(&format!("{text}\n"))?;
         return Ok(0);
     }

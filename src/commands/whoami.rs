@@ -45,7 +45,7 @@ pub fn run(args: WhoamiArgs, env: &Env) -> Result<i32, Error> {
         profile: label,
     };
     if args.json {
-        let text = serde_json::to_string_pretty(&out).map_err(|e| Error::Local(e.to_string()))?;
+        let text = crate::display::json(&out);
         super::print(&format!("{text}\n"))?;
     } else {
         // What STS and the environment say, for people: never raw to a terminal.

@@ -182,10 +182,24 @@ pub fn resolve(cfg: &Config, env: &Env, name: &str, over: &Overrides) -> Result<
             return Err(Error::Usage("--source-profile goes with a role ARN, not a profile name".into()));
         }
         let profile = find(cfg, name)?;
-        (walk(cfg, env, profile)?, profile.non_empty("region").map(String::from))
+        (walk(cfg, env, profile)?, region_of(cfg, profile)?)
     };
     let region = over.region.clone().or(region);
     Ok(chain.into_plan(name, region, over))
+}
+
+/// A profile's `region`, checked: it becomes part of the STS host name and the command's
+/// environment.
+fn region_of(cfg: &Config, p: &Profile) -> Result<Option<String>, Error> {
+    let Some(region) = p.non_empty("region") else { return Ok(None) };
+    values::parse_region(region).map(Some).map_err(|why| Error::BadValue {
+        file: cfg.file_of(p, "region").display().to_string(),
+        profile: p.name.clone(),
+        key: "region",
+        // A region of megabytes is not repeated in the one-line error.
+        value: region.chars().take(64).collect(),
+        why,
+    })
 }
 
 fn find<'a>(cfg: &'a Config, name: &str) -> Result<&'a Profile, Error> {

@@ -123,7 +123,7 @@ impl Cache {
         let bytes = match fsutil::read_private(&path, MAX_ENTRY_LEN) {
             Ok(bytes) => bytes?,
             Err(e) => {
-                warnings.push(Warning::Cache(format!("ignored the cached credentials {}: {e}", path.display())));
+                warnings.push(Warning::CacheEntry { path, why: e.to_string() });
                 return None;
             }
         };

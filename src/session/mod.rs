@@ -140,9 +140,26 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
     // A region already in the environment is known too: the child gets it under both names
     // (aws CLI v1 reads only AWS_DEFAULT_REGION, the SDKs prefer AWS_REGION).
     let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
+    if let Some(r) = region {
+        crate::values::parse_region(r).map_err(|why| {
+            let shown: String = r.chars().take(64).collect();
+            Error::config(format!("the region `{shown}` from the environment is {why}"))
+        })?;
+    }
     let endpoint = sts::Endpoint::from_env(env, region);
     let mut warnings = Vec::new();
-    let session_of = |c: Cached, warnings: Vec<Warning>| Obtained {
+    let session_of = |c: Cached, mut warnings: Vec<Warning>| Obtained {
+        // The cache is looked at before and after taking its lock: one warning per problem.
+        warnings: {
+            let mut seen = Vec::new();
+            warnings.retain(|w| {
+                !seen.contains(w) && {
+                    seen.push(w.clone());
+                    true
+                }
+            });
+            warnings
+        },
         issued: c.issued,
         session: Session {
             profile: plan.profile.clone(),
@@ -151,7 +168,6 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
             credentials: c.credentials,
             region: region.map(String::from),
         },
-        warnings,
     };
     let cache = if opts.no_cache {
         None
@@ -187,9 +203,13 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
     }
     let fresh = runtime()?.block_on(run_plan(resolved, env, opts, &endpoint, cache.as_ref(), &mut warnings))?;
     // Long-term keys (a credential_process that returns them) are never written to disk.
+    // An entry already warned about (a directory or someone else's file in its place) is
+    // not warned about again when it cannot be replaced either: one problem, one line.
+    let entry_warned = warnings.iter().any(|w| matches!(w, Warning::CacheEntry { .. }));
     if let Some(c) = &cache
         && fresh.credentials.expiration.is_some()
         && let Err(e) = c.store(&key, &fresh)
+        && !entry_warned
     {
         warnings.push(cache_warning(&e));
     }
