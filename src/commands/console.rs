@@ -39,7 +39,11 @@ pub fn run(args: ConsoleArgs, env: &Env) -> Result<i32, Error> {
         return Ok(0);
     }
     let page = redirect_page(&url, env)?;
-    super::open_in_browser(page.as_os_str(), env)?;
+    super::open_in_browser(page.as_os_str(), env).map_err(|e| {
+        // The page holds a sign-in token: not left behind when no browser will read it.
+        let _ = std::fs::remove_file(&page);
+        Error::Local(format!("{}; set BROWSER, or pass --stdout to print the sign-in URL", e.render()))
+    })?;
     super::say(&format!("opened the console for `{profile}` in your browser"));
     Ok(0)
 }
