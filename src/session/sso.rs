@@ -528,7 +528,8 @@ mod tests {
 
     #[test]
     fn a_login_that_cannot_start_says_what_to_add_or_run() {
-        let error = |config: &str, name: &str| match Login::named(&Config::parse(config, "").unwrap(), name) {
+        let env = Env::from_pairs([("HOME", "/h")]);
+        let error = |config: &str, name: &str| match Login::named(&Config::parse(config, "").unwrap(), &env, name) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("`rolesh login {name}` should fail"),
         };
