@@ -44,28 +44,6 @@ pub const TARGETS: &[(&str, Check)] = &[
 
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/fuzz";
 
-/// Open bugs the fuzzers find again within seconds, which would stop every run of their
-/// targets at once. With `ROLESH_FUZZ_MASK_KNOWN=1` (`scripts/fuzz --mask-known`) the checks
-/// skip exactly the inputs that show them, so a run can look for other bugs; by default, and
-/// always in `tests/fuzz_regressions.rs`, nothing is masked. Remove an entry once its bug is
-/// fixed.
-#[derive(Debug, Clone, Copy)]
-enum Known {
-    /// `quote_cmd` lets a Ctrl-Z (0x1A) through, which cmd reads as a line feed in a batch
-    /// file, ending the `set "..."` line early (`fuzz/regressions/quote_roundtrip/cmd-*`).
-    CmdCtrlZ,
-    /// `Document::upsert` replacing a section without settings, followed by an indented
-    /// section header: the header becomes a continuation of the new last setting
-    /// (`fuzz/regressions/config_edit/indented-header-*`).
-    EditIndentedHeader,
-}
-
-/// Whether to skip the inputs that show `_bug` (named at the call site, for the reader).
-fn masked(_bug: Known) -> bool {
-    static MASK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *MASK.get_or_init(|| std::env::var_os("ROLESH_FUZZ_MASK_KNOWN").is_some_and(|v| v == "1"))
-}
-
 // ---------------------------------------------------------------------------------------------
 // config_parse: the INI reader, the profile model and the chain resolver.
 
@@ -220,10 +198,6 @@ pub fn config_edit(data: &[u8]) {
         // A file the reader refuses may still be edited; it must not panic, and that is all.
         return;
     };
-    let indented_header = |l: &str| l.starts_with([' ', '\t']) && l.trim_start().starts_with('[');
-    if masked(Known::EditIndentedHeader) && String::from_utf8_lossy(data).lines().any(indented_header) {
-        return;
-    }
     let after = parse_ini(&text).unwrap_or_else(|e| panic!("the edited file no longer parses: {e:?}\n{text}"));
     let is_ours = |section: &str| match kind {
         Kind::Config => profile_of_section(section).as_deref() == Some(name.as_str()),
@@ -387,14 +361,13 @@ fn check_quoting(v: &OsStr) {
     assert_eq!(read_pwsh_string(&format!("{q}x")), Ok((lossy.clone(), "x")), "PowerShell string {q:?} left open");
 
     match quote_cmd(v) {
-        Ok(_) if masked(Known::CmdCtrlZ) && lossy.contains('\u{1a}') => {}
         Ok(w) => {
             assert_eq!(w, lossy, "cmd values go in as they are");
             let line = format!("set \"K={w}\"\r\n");
             assert_eq!(read_cmd(line.as_bytes()), Ok(vec![("K".into(), lossy.clone())]), "cmd line {line:?}");
         }
         Err(why) => {
-            let documented = v.to_str().is_none_or(|s| s.contains(['%', '"', '\n', '\r']));
+            let documented = v.to_str().is_none_or(|s| s.contains(['%', '"', '\n', '\r', '\u{1a}']));
             assert!(documented, "quote_cmd refused {lossy:?} ({why:?}) for no documented reason");
         }
     }
@@ -411,6 +384,7 @@ fn check_quoting(v: &OsStr) {
                     || s.contains("\t#")
                     || s.starts_with(['"', '\'', '`'])
                     || s.trim() != s
+                    || s.len() > 60 * 1024
             });
             assert!(documented, "quote_dotenv refused {lossy:?} ({why:?}) for no documented reason");
         }
@@ -481,7 +455,6 @@ pub fn check_rendered(changes: &[(String, Option<OsString>)]) {
     }
 
     match render_cmd(changes) {
-        Ok(script) if masked(Known::CmdCtrlZ) && script.contains('\u{1a}') => {}
         Ok(script) => {
             let expected: Vec<(String, String)> = changes
                 .iter()
@@ -845,12 +818,18 @@ pub fn restore_record(data: &[u8]) {
 pub fn display_escape(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let out = rolesh::display::escape(&text);
-    assert!(!out.chars().any(char::is_control), "escape left a control character: {out:?}");
+    let bidi = rolesh::display::is_bidi;
+    assert!(!out.chars().any(|c| c.is_control() || bidi(c)), "escape left a control or bidi character: {out:?}");
     let controls = text.chars().filter(|c| c.is_control()).count();
-    if controls == 0 {
+    let bidis = text.chars().filter(|c| bidi(*c)).count();
+    if controls + bidis == 0 {
         assert_eq!(out, text, "text without control characters changed");
     }
-    assert_eq!(out.chars().count(), text.chars().count() + 3 * controls, "each control character becomes \\xNN");
+    assert_eq!(
+        out.chars().count(),
+        text.chars().count() + 3 * controls + 7 * bidis,
+        "each control character becomes \\xNN, each bidi one \\u{{NNNN}}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
