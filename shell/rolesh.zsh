@@ -11,12 +11,16 @@ zmodload zsh/datetime
 # The binary reads the saved environment (this shell's private __rolesh_restore, never
 # exported: it may hold keys the session hides from children) on stdin, so nothing it
 # starts can find it in its environment; it also gets the shell's pid, whose exit ends the
-# session.
+# session. A pipe from the print builtin, not a here-string: zsh writes a here-string to a
+# temp file, which a killed shell would leave behind. The status is rolesh's own.
 rolesh() {
     case "${1-}" in
     use | unuse)
         local __rolesh_code
-        __rolesh_code="$(command ::ROLESH:: "$1" --shell-hook zsh --shell-pid "$$" "${@:2}" <<<"${__rolesh_restore-}")" || return
+        __rolesh_code="$(
+            print -r -- "${__rolesh_restore-}" | command ::ROLESH:: "$1" --shell-hook zsh --shell-pid "$$" "${@:2}"
+            exit "${pipestatus[2]}"
+        )" || return
         eval "${__rolesh_code}"
         ;;
     *)
