@@ -363,7 +363,7 @@ pub fn sweep_temp_files(dir: &Path, name: Option<&str>, min_age: Duration) -> us
             continue;
         }
         let old = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age > min_age);
-        if (old || !process_alive(pid)) && fs::remove_file(entry.path()).is_ok() {
+        if (old || !crate::sys::alive(pid, None)) && fs::remove_file(entry.path()).is_ok() {
             removed += 1;
         }
     }
@@ -505,18 +505,6 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-#[cfg(unix)]
-fn process_alive(pid: u32) -> bool {
-    // 0 and negative pids name process groups, not a writer.
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
 // ---- Windows ----
 
 #[cfg(windows)]
@@ -560,24 +548,6 @@ fn create_dirs(dir: &Path) -> io::Result<()> {
 
 #[cfg(windows)]
 fn sync_dir(_dir: &Path) {}
-
-#[cfg(windows)]
-fn process_alive(pid: u32) -> bool {
-    use windows_sys::Win32::Foundation::{CloseHandle, ERROR_ACCESS_DENIED, GetLastError, STILL_ACTIVE};
-    use windows_sys::Win32::System::Threading::{GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION};
-    // SAFETY: the handle is checked for null and closed once; `code` outlives the call.
-    unsafe {
-        let handle = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
-        if handle.is_null() {
-            // Another user's process may refuse us and still run.
-            return GetLastError() == ERROR_ACCESS_DENIED;
-        }
-        let mut code = 0u32;
-        let ok = GetExitCodeProcess(handle, &mut code) != 0;
-        CloseHandle(handle);
-        !ok || code == STILL_ACTIVE as u32
-    }
-}
 
 #[cfg(windows)]
 mod win {

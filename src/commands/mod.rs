@@ -125,6 +125,18 @@ pub fn say(text: &str) {
     eprintln!("rolesh: {}", crate::display::escape(text));
 }
 
+/// `save` and `config add-role` change the user's own files, never the private copies a
+/// command served with `--hide-default` sees (the change would vanish with the command).
+pub fn refuse_private_copy(path: &std::path::Path, env: &Env) -> Result<(), Error> {
+    if served::is_private_copy(path, env) {
+        return Err(Error::Usage(format!(
+            "{} is a private copy of your AWS files for a command run with --server --hide-default; run this outside that command",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Opens `target` (a URL, or a file) in the user's browser without waiting for it:
 /// `ROLESH_BROWSER`, else `BROWSER`, else the platform's opener (`xdg-open`, `open`,
 /// `cmd /c start`).

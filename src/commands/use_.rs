@@ -71,16 +71,16 @@ fn saved_record(env: &Env) -> Result<Option<Record>, Error> {
     let mut input = String::new();
     if !stdin.is_terminal() {
         let mut bytes = Vec::new();
-        stdin
-            .lock()
-            .take(restore::MAX_LEN + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::Local(format!("could not read the saved environment from the shell hook: {e}")))?;
+        stdin.lock().take(restore::MAX_LEN + 1).read_to_end(&mut bytes).map_err(|e| {
+            Error::SavedEnvironment(format!("could not read the saved environment from the shell hook: {e}"))
+        })?;
         if bytes.len() as u64 > restore::MAX_LEN {
-            return Err(Error::Local("the saved environment from the shell hook is too long; open a new shell".into()));
+            return Err(Error::SavedEnvironment(
+                "the saved environment from the shell hook is too long; open a new shell".into(),
+            ));
         }
         input = String::from_utf8(bytes).map_err(|_| {
-            Error::Local("the saved environment from the shell hook is not text; open a new shell".into())
+            Error::SavedEnvironment("the saved environment from the shell hook is not text; open a new shell".into())
         })?;
     }
     Record::from_hook(&input, env)

@@ -15,7 +15,7 @@ use crate::credentials::{Credentials, rfc3339};
 use crate::env::Env;
 use crate::error::{Error, Warning};
 use crate::profile::resolve::CHAINED_MAX_SECONDS;
-use crate::profile::{Resolved, Step};
+use crate::profile::{Plan, Resolved, Step};
 use cache::{Cache, Cached, Need};
 
 /// Temporary credentials for one profile, ready to hand to a child or a shell.
@@ -137,29 +137,11 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
     if let Some(code) = &opts.mfa_token {
         mfa::validate(code)?;
     }
-    // A region already in the environment is known too: the child gets it under both names
-    // (aws CLI v1 reads only AWS_DEFAULT_REGION, the SDKs prefer AWS_REGION).
-    let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
-    if let Some(r) = region {
-        crate::values::parse_region(r).map_err(|why| {
-            let shown: String = r.chars().take(64).collect();
-            Error::config(format!("the region `{shown}` from the environment is {why}"))
-        })?;
-    }
+    let region = region(plan, env)?;
     let endpoint = sts::Endpoint::from_env(env, region);
     let mut warnings = Vec::new();
-    let session_of = |c: Cached, mut warnings: Vec<Warning>| Obtained {
-        // The cache is looked at before and after taking its lock: one warning per problem.
-        warnings: {
-            let mut seen = Vec::new();
-            warnings.retain(|w| {
-                !seen.contains(w) && {
-                    seen.push(w.clone());
-                    true
-                }
-            });
-            warnings
-        },
+    let session_of = |c: Cached, warnings: Vec<Warning>| Obtained {
+        warnings,
         issued: c.issued,
         session: Session {
             profile: plan.profile.clone(),
@@ -237,7 +219,8 @@ async fn run_plan(
 ) -> Result<Cached, Error> {
     let plan = &resolved.plan;
     let mut codes = if opts.renew { mfa::Codes::none() } else { mfa::Codes::new(opts.mfa_token.clone()) };
-    let mut creds = source::base(&plan.source, resolved.keys.as_ref(), env).await?;
+    let getting = source::Getting { interactive: !opts.renew, warnings: Some(&mut *warnings) };
+    let mut creds = source::base(&plan.source, resolved.keys.as_ref(), env, getting).await?;
     // The device a GetSessionToken just used: the next AssumeRole needs no code for it.
     let mut mfa_done: Option<&str> = None;
     let mut assumed_arn = None;
@@ -341,11 +324,31 @@ async fn session_token(
     Ok(session)
 }
 
+/// The session's region: the plan's (checked when the config was read), else the
+/// environment's, checked here; the command gets it under both names (aws CLI v1 reads only
+/// `AWS_DEFAULT_REGION`, the SDKs prefer `AWS_REGION`).
+pub fn region<'a>(plan: &'a Plan, env: &'a Env) -> Result<Option<&'a str>, Error> {
+    let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
+    if let Some(r) = region {
+        crate::values::parse_region(r).map_err(|why| {
+            let shown: String = r.chars().take(64).collect();
+            Error::config(format!("the region `{shown}` from the environment is {why}"))
+        })?;
+    }
+    Ok(region)
+}
+
 /// Until when a session for `resolved` can be renewed without asking for an MFA code: `None`
 /// when it needs no code (renewable for as long as the source lasts); the expiry of the cached
 /// MFA session the roles are assumed from; else (MFA on an AssumeRole, an MFA session not
-/// cached, a profile whose own session needed the code) `expiration`, the session's own end.
-pub fn renewal_bound(resolved: &Resolved, env: &Env, expiration: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+/// cached or `no_cache`, a profile whose own session needed the code) `expiration`, the
+/// session's own end.
+pub fn renewal_bound(
+    resolved: &Resolved,
+    env: &Env,
+    expiration: Option<DateTime<Utc>>,
+    no_cache: bool,
+) -> Option<DateTime<Utc>> {
     let plan = &resolved.plan;
     // The MFA session a first GetSessionToken makes covers the first hop's device.
     let covered = match plan.steps.first() {
@@ -360,11 +363,11 @@ pub fn renewal_bound(resolved: &Resolved, env: &Env, expiration: Option<DateTime
     if covered.is_none() && !hop_needs_code {
         return None;
     }
-    if hop_needs_code || plan.steps.len() == 1 {
+    // Without the cache the MFA session is not kept, so nothing can be renewed from it.
+    if hop_needs_code || plan.steps.len() == 1 || no_cache {
         return expiration;
     }
-    let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
-    let endpoint = sts::Endpoint::from_env(env, region);
+    let endpoint = sts::Endpoint::from_env(env, region(plan, env).ok().flatten());
     let mfa_session = Cache::open(env, &mut Vec::new())
         .ok()
         .and_then(|c| c.load(&cache::key(plan, 1, &endpoint, env), Need::Signing, &mut Vec::new()));
@@ -376,7 +379,8 @@ pub fn renewal_bound(resolved: &Resolved, env: &Env, expiration: Option<DateTime
 
 /// The credentials a plan starts from, before any of its steps (the console of an IAM user).
 pub fn base_credentials(resolved: &Resolved, env: &Env) -> Result<Credentials, Error> {
-    runtime()?.block_on(source::base(&resolved.plan.source, resolved.keys.as_ref(), env))
+    let getting = source::Getting { interactive: true, warnings: None };
+    runtime()?.block_on(source::base(&resolved.plan.source, resolved.keys.as_ref(), env, getting))
 }
 
 /// A single-threaded runtime for the SDK's calls: rolesh makes them one after another.

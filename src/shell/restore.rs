@@ -69,7 +69,7 @@ impl Record {
 
     pub fn decode(text: &str) -> Result<Record, Error> {
         let bad = || {
-            Error::Local(format!(
+            Error::SavedEnvironment(format!(
                 "the saved environment in {VAR} is damaged; open a new shell, or clear it with `unset {VAR}` (fish: `set -e {VAR}`)"
             ))
         };
