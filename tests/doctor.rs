@@ -302,7 +302,7 @@ fn a_duration_above_the_roles_maximum_is_named_with_the_maximum() {
     outcome.assert_code(5);
     assert_check(&report, "assume-role", "fail", "exceeds the MaxSessionDuration");
     assert_check(&report, "max-session-duration", "fail", "asks for 7200s, but");
-    assert_check(&report, "trust-policy", "pass", &format!("by name ({user})"));
+    assert_check(&report, "trust-policy", "pass", &format!("allows {user} by name"));
     let (cause, fix) = &verdict(&report)[0];
     assert!(cause.contains("allows at most 3600s"), "{report:#}");
     assert!(fix.starts_with("set duration_seconds = 3600 (or less) in profile `long`"), "{fix}");
@@ -553,6 +553,24 @@ fn an_unknown_profile_is_a_configuration_fault_reported_as_a_check() {
 }
 
 #[test]
+fn a_cycle_or_an_out_of_range_duration_is_a_configuration_fault_found_without_the_network() {
+    let stand_in = StandIn::start();
+    let env = TestEnv::stand_in(&stand_in);
+    env.config(&format!(
+        "[profile a]\nrole_arn = {r}\nsource_profile = b\n[profile b]\nrole_arn = {r}\nsource_profile = a\n\
+         [profile long]\nrole_arn = {r}\nsource_profile = a\nduration_seconds = 50000\n",
+        r = role_arn(ACCOUNT, "r")
+    ));
+    let (outcome, report) = doctor(&env, "a", &[]);
+    outcome.assert_code(3);
+    assert_check(&report, "profile", "fail", "source_profile cycle: a -> b -> a");
+    let (outcome, report) = doctor(&env, "long", &[]);
+    outcome.assert_code(3);
+    assert_check(&report, "profile", "fail", "duration_seconds = 50000");
+    assert!(stand_in.requests().is_empty());
+}
+
+#[test]
 fn an_empty_external_id_or_a_malformed_mfa_serial_is_a_configuration_fault() {
     let stand_in = StandIn::start();
     stand_in.register_key(USER_KEY, USER_SECRET);
@@ -583,24 +601,89 @@ fn a_malformed_mfa_code_is_refused_before_any_call_as_exec_refuses_it() {
 }
 
 #[test]
-fn without_a_terminal_or_a_code_the_mfa_step_is_unknown_and_the_checks_go_on() {
+fn without_a_terminal_or_a_code_the_mfa_step_is_unknown_and_the_checks_go_on_as_exec_would_send() {
+    let stand_in = StandIn::start();
+    let (env, user) = stand_in_with_moto_iam(&stand_in, "doctor-no-tty");
+    let role = moto_iam(&env).role(
+        "doctor-no-tty-role",
+        &trust(&user, r#"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#),
+        3600,
+    );
+    let serial = format!("arn:aws:iam::{ACCOUNT}:mfa/doctor-no-tty");
+    env.config(&format!("[profile p]\nrole_arn = {role}\nsource_profile = user\nmfa_serial = {serial}\n"));
+    let (outcome, report) = doctor(&env, "p", &[]);
+    outcome.assert_code(0);
+    let c = check(&report, "session-token");
+    assert_eq!(c["status"], "unknown");
+    assert!(c["needs"].as_str().unwrap().contains("--mfa-token"), "{report:#}");
+    assert_eq!(check(&report, "assume-role")["status"], "unknown");
+    assert_eq!(stand_in.count("GetSessionToken") + stand_in.count("AssumeRole"), 0, "no call without a code");
+    assert_check(&report, "mfa-serial", "pass", &format!("an MFA device of account {ACCOUNT}"));
+    assert_check(&report, "source-credentials", "pass", &user);
+    // The trust policy is still read, with the user's own keys, and judged as exec would ask:
+    // with the MFA the profile names.
+    assert_check(&report, "trust-policy", "pass", "by name");
+}
+
+#[test]
+fn an_mfa_device_of_another_account_than_the_source_is_a_configuration_fault() {
     let stand_in = StandIn::start();
     stand_in.register_user(USER_KEY, USER_SECRET, USER_ARN);
     let mut env = TestEnv::stand_in(&stand_in);
     env.set("AWS_ENDPOINT_URL_IAM", stand_in.endpoint());
     env.credentials(&user_credentials());
     env.config(&format!(
-        "[profile p]\nrole_arn = {}\nsource_profile = user\nmfa_serial = {MFA_SERIAL}\n",
+        "[profile p]\nrole_arn = {}\nsource_profile = user\nmfa_serial = arn:aws:iam::999999999999:mfa/alice\n",
         role_arn(ACCOUNT, "r")
     ));
+    let (outcome, report) = doctor(&env, "p", &["--mfa-token", "123456"]);
+    outcome.assert_code(3);
+    assert_check(
+        &report,
+        "mfa-account",
+        "fail",
+        &format!("is a device of account 999999999999, but the source is {USER_ARN}"),
+    );
+    assert_eq!(
+        verdict(&report)[0].1,
+        format!("set mfa_serial to the device of {USER_ARN} (arn:aws:iam::{ACCOUNT}:mfa/…)")
+    );
+}
+
+#[test]
+fn expired_source_credentials_are_named_with_what_to_refresh() {
+    let stand_in = StandIn::start();
+    stand_in.register_key(USER_KEY, USER_SECRET);
+    stand_in.push(Rule::on("GetCallerIdentity").fail(StsError::expired_token()));
+    let env = TestEnv::stand_in(&stand_in);
+    env.credentials(&user_credentials());
+    env.config(&format!("[profile p]\nrole_arn = {}\nsource_profile = user\n", role_arn(ACCOUNT, "r")));
     let (outcome, report) = doctor(&env, "p", &[]);
-    outcome.assert_code(0);
-    let c = check(&report, "session-token");
-    assert_eq!(c["status"], "unknown");
-    assert!(c["needs"].as_str().unwrap().contains("--mfa-token"), "{report:#}");
-    assert_check(&report, "mfa-serial", "pass", "an MFA device of account 123456789012");
-    assert_check(&report, "source-credentials", "pass", USER_ARN);
-    assert_eq!(stand_in.count("GetSessionToken") + stand_in.count("AssumeRole"), 0);
+    outcome.assert_code(5);
+    assert_check(&report, "source-credentials", "fail", "have expired");
+    let (cause, fix) = &verdict(&report)[0];
+    assert_eq!(cause, "the credentials of static keys of profile `user` have expired");
+    assert!(fix.contains("refresh the session token of profile `user`"), "{fix}");
+}
+
+#[test]
+fn keys_of_a_role_session_asking_for_two_hours_are_told_about_role_chaining() {
+    let stand_in = StandIn::start();
+    let env = support::fixtures::deployer(&stand_in, "");
+    // A role session's keys, handed to the doctor through the environment: only STS can tell
+    // that they are a role's, so the plan could not cap the duration in advance.
+    env.run(["exec", "deployer", "--", "true"]).assert_ok();
+    let issued = stand_in.issued().pop().expect("a session");
+    let mut env = env;
+    env.set("AWS_ENDPOINT_URL_IAM", stand_in.endpoint())
+        .set("AWS_ACCESS_KEY_ID", &issued.access_key_id)
+        .set("AWS_SECRET_ACCESS_KEY", &issued.secret_access_key)
+        .set("AWS_SESSION_TOKEN", &issued.session_token);
+    let (outcome, report) = doctor(&env, &role_arn(ACCOUNT, "next"), &["--duration", "2h"]);
+    outcome.assert_code(3);
+    assert_check(&report, "caller", "fail", "role chaining, which AWS caps at 1h, but");
+    assert_check(&report, "assume-role", "fail", "1 hour session limit for roles assumed by role chaining");
+    assert!(verdict(&report).iter().any(|(c, _)| c.contains("asks for 7200s")), "{report:#}");
 }
 
 // --- What people read ----------------------------------------------------------------------

@@ -415,6 +415,7 @@ impl Doctor {
             creds: base,
             caller,
             reachable: true,
+            readable: true,
             mfa: false,
             covered: None,
             codes: mfa::Codes::new(opts.mfa_token.clone()),
@@ -707,7 +708,7 @@ impl Doctor {
         let mut ctx = request_context(&caller, hop, mfa_present, long_term, &walk.region);
 
         // 5. The trust policy and MaxSessionDuration, read with GetRole.
-        let trust = if !walk.reachable {
+        let trust = if !walk.readable {
             let why = walk.failed_at.clone().unwrap_or_default();
             self.unknown(
                 "trust-policy",
@@ -802,6 +803,7 @@ impl Doctor {
                     walk.failed_at = Some(format!("{} was not assumed", hop.role_arn));
                 }
                 walk.reachable = false;
+                walk.readable = false;
                 walk.mfa = mfa_present;
             }
         }
@@ -1005,7 +1007,7 @@ impl Doctor {
         denied: bool,
     ) {
         let role = &hop.role_arn;
-        if !walk.reachable {
+        if !walk.readable {
             let why = walk.failed_at.clone().unwrap_or_default();
             self.unknown("identity-policy", Some(hop), format!("not read: {why}"), None);
             return;
@@ -1291,8 +1293,11 @@ enum TrustOutcome {
 struct Walk {
     creds: Credentials,
     caller: Caller,
-    /// `creds` are really the next hop's caller's (every step so far succeeded).
+    /// The next STS call can be made: every step so far succeeded.
     reachable: bool,
+    /// `creds` are the next hop's caller's own, for IAM reads (also when only a GetSessionToken
+    /// could not be made: its keys are the same user's).
+    readable: bool,
     /// The signing credentials carry MFA (an MFA session, or a role assumed with a code).
     mfa: bool,
     /// The MFA device the last GetSessionToken used: the next AssumeRole needs no code for it.
