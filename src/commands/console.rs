@@ -11,7 +11,7 @@ use crate::fsutil;
 use crate::profile::Resolved;
 use crate::session::{self, signin, sts};
 
-/// A console session of an IAM user: the longest GetFederationToken gives, and the console takes.
+/// A console session of an IAM user: the longest GetFederationToken gives.
 const USER_CONSOLE_SECONDS: u32 = 12 * 3600;
 /// What the federation token allows: everything the user's own policies allow, no more.
 const USER_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
@@ -29,7 +29,7 @@ pub fn run(args: ConsoleArgs, env: &Env) -> Result<i32, Error> {
         let duration = plan.hops().last().map(|h| h.duration).filter(|_| !chained);
         Signed { creds: session.credentials, region: session.region, role_arn: session.role_arn, duration }
     };
-    let partition = signin::partition_of(role_arn.as_deref());
+    let partition = signin::partition_of(role_arn.as_deref(), region.as_deref());
     let destination = args.destination.clone().unwrap_or_else(|| signin::console_home(partition, region.as_deref()));
     let federation = signin::endpoint(env, partition);
     let url = session::runtime()?.block_on(signin::login_url(&creds, &federation, &destination, duration))?;
@@ -64,11 +64,13 @@ fn user_session(resolved: &Resolved, args: &ConsoleArgs, env: &Env) -> Result<Si
     let endpoint = sts::Endpoint::from_env(env, region.as_deref());
     let call = sts::Call { endpoint: &endpoint, source: &plan.source, profile: &plan.profile };
     let seconds = args.session.duration.unwrap_or(USER_CONSOLE_SECONDS);
+    // The console takes SessionDuration only with AssumeRole's credentials: a federation
+    // token's console session lasts as long as the token.
     // GetFederationToken names the user's session: 2 to 32 characters.
     let name: String =
         crate::values::sanitize_session_name(&format!("rolesh-{}", args.profile)).chars().take(32).collect();
     let creds = session::runtime()?.block_on(call.get_federation_token(&base, &name, seconds, USER_POLICY))?;
-    Ok(Signed { creds, region, role_arn: None, duration: Some(seconds) })
+    Ok(Signed { creds, region, role_arn: None, duration: None })
 }
 
 /// A 0600 page in a private directory that sends the browser on to `url`: the browser gets

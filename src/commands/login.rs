@@ -10,7 +10,7 @@ use crate::session::{self, sso};
 
 pub fn run(args: LoginArgs, env: &Env) -> Result<i32, Error> {
     let cfg = Config::load(env)?;
-    let login = sso::Login::named(&cfg, &args.name)?;
+    let login = sso::Login::named(&cfg, env, &args.name)?;
     let expires = session::runtime()?.block_on(sso::login(&login, env, |code| {
         super::say(&format!("to sign in to {}, approve the code {} at {}", login.start_url, code.user_code, code.url));
         if !args.no_browser

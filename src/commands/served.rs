@@ -31,7 +31,9 @@ pub fn run(
     let session = first.session;
     let bound = session::renewal_bound(&resolved, env, session.credentials.expiration);
     let renew: Renew = {
-        let (env, opts) = (env.clone(), session::Options { renew: true, waiting: None, ..super::options(args) });
+        // Renewals reuse the cached MFA session (a --refresh was for the first fetch only).
+        let opts = session::Options { renew: true, refresh: false, waiting: None, ..super::options(args) };
+        let env = env.clone();
         Box::new(move || session::obtain(&resolved, &env, &opts).map(|o| o.session.credentials))
     };
     let serving = Serving {

@@ -194,7 +194,13 @@ pub(crate) fn config_section_profile(section: &str) -> Option<String> {
     if section == "default" {
         return Some(section.to_string());
     }
-    let rest = section.strip_prefix("profile")?;
+    section_name(section, "profile")
+}
+
+/// The name in a `[KIND NAME]` header, split as botocore splits it with shlex: one word, or
+/// one quoted; an unquoted name with spaces would be several words, so no name at all.
+fn section_name(section: &str, kind: &str) -> Option<String> {
+    let rest = section.strip_prefix(kind)?;
     if !rest.starts_with(char::is_whitespace) {
         return None;
     }
@@ -204,23 +210,12 @@ pub(crate) fn config_section_profile(section: &str) -> Option<String> {
             return Some(inner.to_string());
         }
     }
-    // shlex would split an unquoted name with spaces into several words: not a profile.
     (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
 }
 
-/// `[sso-session NAME]` is session NAME, as botocore splits it (one word, or quoted).
+/// `[sso-session NAME]` is session NAME.
 fn sso_session_section(section: &str) -> Option<String> {
-    let rest = section.strip_prefix("sso-session")?;
-    if !rest.starts_with(char::is_whitespace) {
-        return None;
-    }
-    let name = rest.trim();
-    for q in ['"', '\''] {
-        if let Some(inner) = name.strip_prefix(q).and_then(|n| n.strip_suffix(q)) {
-            return Some(inner.to_string());
-        }
-    }
-    (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
+    section_name(section, "sso-session")
 }
 
 /// One line of an AWS INI file, as the reader sees it.

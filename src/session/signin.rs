@@ -36,9 +36,17 @@ pub fn console_home(partition: &str, region: Option<&str>) -> String {
     }
 }
 
-/// The partition of an ARN (`arn:aws-us-gov:…`), `aws` when there is none.
-pub fn partition_of(arn: Option<&str>) -> &str {
-    arn.and_then(|a| a.split(':').nth(1)).filter(|p| p.starts_with("aws")).unwrap_or("aws")
+/// The partition of a session: from its role ARN (`arn:aws-us-gov:…`), else from its region
+/// (`cn-…`, `us-gov-…`), else `aws`.
+pub fn partition_of<'a>(arn: Option<&'a str>, region: Option<&str>) -> &'a str {
+    if let Some(p) = arn.and_then(|a| a.split(':').nth(1)).filter(|p| p.starts_with("aws")) {
+        return p;
+    }
+    match region {
+        Some(r) if r.starts_with("cn-") => "aws-cn",
+        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    }
 }
 
 /// The sign-in URL for `creds` (temporary credentials from AssumeRole, GetFederationToken or
@@ -134,8 +142,11 @@ mod tests {
             console_home("aws", Some("eu-west-1")),
             "https://console.aws.amazon.com/console/home?region=eu-west-1"
         );
-        assert_eq!(partition_of(Some("arn:aws-cn:iam::1:role/x")), "aws-cn");
-        assert_eq!(partition_of(None), "aws");
+        assert_eq!(partition_of(Some("arn:aws-cn:iam::1:role/x"), None), "aws-cn");
+        assert_eq!(partition_of(None, Some("cn-north-1")), "aws-cn");
+        assert_eq!(partition_of(None, Some("us-gov-west-1")), "aws-us-gov");
+        assert_eq!(partition_of(None, Some("eu-west-1")), "aws");
+        assert_eq!(partition_of(None, None), "aws");
     }
 
     #[test]

@@ -50,8 +50,9 @@ impl Login {
         }
     }
 
-    /// `rolesh login NAME`: an sso-session of that name, else a profile with SSO settings.
-    pub fn named(cfg: &Config, name: &str) -> Result<Login, Error> {
+    /// `rolesh login NAME`: an sso-session of that name, else a profile with SSO settings, else
+    /// a profile whose chain starts at an SSO profile.
+    pub fn named(cfg: &Config, env: &Env, name: &str) -> Result<Login, Error> {
         if let Some(session) = cfg.sso_sessions.get(name) {
             return Login::for_session(cfg, session);
         }
@@ -72,7 +73,11 @@ impl Login {
                     Err(Error::config_of(name, format!("profile `{name}` names sso_session {s}, which does not exist")))
                 }
             },
-            None => Login::for_legacy(profile),
+            None if profile.has("sso_start_url") => Login::for_legacy(profile),
+            None => match role_of(cfg, env, name) {
+                Some(role) => Ok(Login::for_role(&role)),
+                None => Login::for_legacy(profile),
+            },
         }
     }
 
@@ -245,9 +250,18 @@ pub async fn access_token(login: &Login, env: &Env) -> Result<Secret, Error> {
                 fresh.write(&path, login)?;
                 return Ok(fresh.access_token);
             }
-            // Still good for a while: use it, and let a later run refresh it.
-            Err(_) if token.expires_at > now => return Ok(token.access_token),
             Err(e) => {
+                // Another process (rolesh or the AWS CLI) may have refreshed it meanwhile, using
+                // up the refresh token we read: what it wrote is as good.
+                if let Ok(Some(now_there)) = Token::read(&path)
+                    && now_there.expires_at > Utc::now() + REFRESH_WINDOW
+                {
+                    return Ok(now_there.access_token);
+                }
+                // Still good for a while: use it, and let a later run refresh it.
+                if token.expires_at > now {
+                    return Ok(token.access_token);
+                }
                 return Err(login.needs_login(&format!("has expired and could not be refreshed ({})", e.render())));
             }
         }

@@ -11,6 +11,7 @@ pub mod hostile;
 pub mod moto;
 pub mod process;
 pub mod pty;
+pub mod sso;
 pub mod stand_in;
 
 use std::path::PathBuf;

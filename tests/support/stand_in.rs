@@ -1,12 +1,13 @@
 //! A scripted STS stand-in: a small HTTP/1.1 server, std only, that answers
-//! `AssumeRole`, `GetSessionToken` and `GetCallerIdentity` with STS's own XML,
+//! `AssumeRole`, `GetSessionToken`, `GetFederationToken` and `GetCallerIdentity` with STS's
+//! own XML,
 //! records every request, and lets a test script errors and delays.
 //!
 //! Where moto accepts anything, the stand-in checks what real STS checks and
 //! a careless client gets wrong: a temporary key must come with its own
 //! session token and must not have expired, `RoleSessionName` must be valid,
 //! a chained `AssumeRole` may not ask for more than an hour, and
-//! `GetSessionToken` refuses session credentials. Above all, every signed
+//! `GetSessionToken` and `GetFederationToken` refuse session credentials. Above all, every signed
 //! request's SigV4 signature must be the one its key's secret makes: the
 //! stand-in knows the secrets it issued and those a test registers.
 
@@ -181,7 +182,7 @@ impl Authorization {
 /// Credentials the stand-in handed out.
 #[derive(Clone, Debug)]
 pub struct Issued {
-    /// `AssumeRole`, `GetSessionToken` or `ContainerCredentials`.
+    /// `AssumeRole`, `GetSessionToken`, `GetFederationToken` or `ContainerCredentials`.
     pub action: String,
     pub access_key_id: String,
     pub secret_access_key: String,
@@ -935,6 +936,43 @@ fn succeed(
                 escape(&issued.user_id),
                 escape(&issued.arn),
                 credentials_xml(&issued),
+            );
+            Ok(xml_response(action, &result, request_id))
+        }
+        "GetFederationToken" => {
+            // Only an IAM user's long-term keys may: STS refuses any session's.
+            if caller.temporary {
+                return Err(StsError::access_denied("Cannot call GetFederationToken with session credentials"));
+            }
+            let name = request.param("Name").ok_or_else(|| null_member("name"))?.to_owned();
+            let valid_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c);
+            if !(2..=32).contains(&name.len()) || !name.chars().all(valid_char) {
+                return Err(StsError::validation(&format!(
+                    "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: \
+                     Member must satisfy regular expression pattern: [\\w+=,.@-]* and length 2..32"
+                )));
+            }
+            let seconds = duration_param(request, 43_200, 129_600)?;
+            let partition = caller.arn.split(':').nth(1).unwrap_or("aws").to_owned();
+            let identity = Identity {
+                arn: format!("arn:{partition}:sts::{}:federated-user/{name}", caller.account),
+                user_id: format!("{}:{name}", caller.account),
+                account: caller.account,
+                assumed_role: false,
+                temporary: true,
+            };
+            let issued = state.issue(
+                action,
+                request.access_key_id.clone(),
+                lifetime.unwrap_or(Duration::from_secs(seconds)),
+                identity,
+            );
+            let result = format!(
+                "{}    <FederatedUser>\n      <FederatedUserId>{}</FederatedUserId>\n      \
+                 <Arn>{}</Arn>\n    </FederatedUser>\n    <PackedPolicySize>1</PackedPolicySize>\n",
+                credentials_xml(&issued),
+                escape(&issued.user_id),
+                escape(&issued.arn),
             );
             Ok(xml_response(action, &result, request_id))
         }
