@@ -684,6 +684,10 @@ fn keys_of_a_role_session_asking_for_two_hours_are_told_about_role_chaining() {
     assert_check(&report, "caller", "fail", "role chaining, which AWS caps at 1h, but");
     assert_check(&report, "assume-role", "fail", "1 hour session limit for roles assumed by role chaining");
     assert!(verdict(&report).iter().any(|(c, _)| c.contains("asks for 7200s")), "{report:#}");
+    // Asked again for the hour, as exec would, so that whatever follows can still be checked.
+    let asked: Vec<_> =
+        stand_in.calls("AssumeRole").iter().skip(1).map(|r| r.param("DurationSeconds").map(String::from)).collect();
+    assert_eq!(asked, [Some("7200".to_string()), Some("3600".to_string())]);
 }
 
 // --- What people read ----------------------------------------------------------------------

@@ -686,7 +686,7 @@ impl Doctor {
                         Some("an MFA code: pass --mfa-token CODE or run in a terminal".into()),
                     );
                 }
-                Ok(mfa) => match call.assume_role(&walk.creds, hop, hop.duration, mfa, &plan.profile).await {
+                Ok(mfa) => match call.assume_role(&walk.creds, hop, hop.duration, mfa.clone(), &plan.profile).await {
                     Ok(out) => {
                         let who = out.assumed_arn.clone().unwrap_or_else(|| hop.role_arn.clone());
                         self.pass("assume-role", Some(hop), format!("STS issued a {}s session as {who}", hop.duration));
@@ -694,6 +694,12 @@ impl Doctor {
                     }
                     Err(e) => {
                         self.sts_refused("assume-role", Some(hop), &e, Some(hop.duration), hop.mfa_serial.as_deref());
+                        // As exec does, ask again for the hour role chaining allows, so the rest
+                        // of the chain can be checked; the failure above stands.
+                        if e.is_role_chaining_limit() && hop.duration > CHAINED_MAX_SECONDS {
+                            let again = call.assume_role(&walk.creds, hop, CHAINED_MAX_SECONDS, mfa, &plan.profile);
+                            assumed = again.await.ok().map(|out| out.credentials);
+                        }
                         if let Error::Sts(f) = e {
                             refused = Some(*f);
                         }
