@@ -47,6 +47,17 @@ pub fn parse() -> Cli {
 fn one_line(rendered: &str, fallback: &str) -> String {
     let lines: Vec<&str> = rendered.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let mut text = lines.first().map_or("", |l| l.strip_prefix("error: ").unwrap_or(l)).to_string();
+    // `…were not provided:` lists the missing arguments on the lines after it.
+    if text.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .iter()
+            .skip(1)
+            .take_while(|l| !l.starts_with("Usage: ") && !l.starts_with("tip: "))
+            .copied()
+            .collect();
+        text.push(' ');
+        text.push_str(&listed.join(", "));
+    }
     if let Some(tip) = lines.iter().find_map(|l| l.strip_prefix("tip: ")) {
         text.push_str(&format!("; {tip}"));
     }
@@ -92,10 +103,8 @@ pub enum Command {
     /// Show the active rolesh sessions of this user, nested sessions under their parents
     Ls(LsArgs),
     /// Open a subshell with a role's temporary credentials; `exit` leaves it
-    #[command(arg_required_else_help = true)]
     Shell(ShellArgs),
     /// Switch this shell to a role (needs the hook from `rolesh init`)
-    #[command(arg_required_else_help = true)]
     Use(UseArgs),
     /// Leave the role: restore this shell's environment from before `rolesh use`
     Unuse(UnuseArgs),
@@ -112,7 +121,6 @@ pub enum Command {
     #[command(arg_required_else_help = true)]
     Login(LoginArgs),
     /// Open the AWS web console signed in as a profile's role
-    #[command(arg_required_else_help = true)]
     Console(ConsoleArgs),
     /// Check a profile step by step and say why it is (or would be) denied
     #[command(arg_required_else_help = true)]
@@ -131,9 +139,9 @@ pub struct LoginArgs {
 
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
-    /// Profile name from ~/.aws/config, or a role ARN
+    /// Profile name from ~/.aws/config, or a role ARN [default: pick one on the terminal]
     #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
-    pub profile: String,
+    pub profile: Option<String>,
     #[command(flatten)]
     pub session: SessionArgs,
     /// The console page to land on [default: the console home of the session's region]
@@ -200,25 +208,42 @@ pub struct ServerArgs {
     pub hide_default: bool,
 }
 
+// `rolesh exec [PROFILE] [--] COMMAND…`. The command comes either straight after the profile
+// (`exec p aws s3 ls`: everything from its first word on is the command's, options included)
+// or after `--`, and `--` with no profile before it (`exec -- env`) means: pick one. Hence two
+// positionals for the command: clap sends what follows `--` to a positional marked `last`;
+// with one alone it would give `env` to the next free positional, PROFILE. (Not plain
+// comments: a doc comment here would become the subcommand's help.)
 #[derive(Debug, Args)]
+#[command(override_usage = "rolesh exec [OPTIONS] [PROFILE] [--] <COMMAND>...")]
 pub struct ExecArgs {
-    /// Profile name from ~/.aws/config, or a role ARN
+    /// Profile name from ~/.aws/config, or a role ARN [default: pick one on the terminal]
     #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
-    pub profile: String,
+    pub profile: Option<String>,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]
     pub serve: ServerArgs,
-    /// The command and its arguments, after `--`
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    /// The command and its arguments, after the profile or after `--`
+    #[arg(num_args = 1.., allow_hyphen_values = true, value_name = "COMMAND", required_unless_present = "after_dashes")]
     pub command: Vec<OsString>,
+    /// The command when it follows `--`.
+    #[arg(last = true, hide = true, value_name = "COMMAND")]
+    pub after_dashes: Vec<OsString>,
+}
+
+impl ExecArgs {
+    /// The command and its arguments, wherever they were given.
+    pub fn argv(&self) -> &[OsString] {
+        if self.command.is_empty() { &self.after_dashes } else { &self.command }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct ShellArgs {
-    /// Profile name from ~/.aws/config, or a role ARN
+    /// Profile name from ~/.aws/config, or a role ARN [default: pick one on the terminal]
     #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
-    pub profile: String,
+    pub profile: Option<String>,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]
@@ -240,9 +265,9 @@ pub struct HookArgs {
 
 #[derive(Debug, Args)]
 pub struct UseArgs {
-    /// Profile name from ~/.aws/config, or a role ARN
+    /// Profile name from ~/.aws/config, or a role ARN [default: pick one on the terminal]
     #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
-    pub profile: String,
+    pub profile: Option<String>,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]
@@ -260,8 +285,8 @@ pub struct UnuseArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The shell to print the hook for
-    pub shell: Shell,
+    /// The shell to print the hook for [default: the calling shell (the parent process), else $SHELL's]
+    pub shell: Option<Shell>,
 }
 
 #[derive(Debug, Args)]
@@ -419,5 +444,46 @@ mod tests {
             "{line}"
         );
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_missing_argument_is_named_in_the_one_line() {
+        let line = rendered(&["rolesh", "exec", "prod"]);
+        assert_eq!(line, "the following required arguments were not provided: <COMMAND>...; see `rolesh exec --help`");
+    }
+
+    /// `exec` keeps every form it had, and `--` with no profile before it leaves the profile
+    /// to the picker.
+    #[test]
+    fn exec_takes_the_command_after_the_profile_or_after_dashes() {
+        let exec = |args: &[&str]| match Cli::try_parse_from(["rolesh", "exec"].iter().chain(args)).unwrap().command {
+            Command::Exec(e) => (
+                e.profile.clone(),
+                e.argv().iter().map(|a| a.to_str().unwrap().to_string()).collect::<Vec<_>>(),
+                e.session.duration,
+            ),
+            other => panic!("{other:?}"),
+        };
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let p = Some("prod".to_string());
+        assert_eq!(exec(&["prod", "--", "aws", "s3", "ls"]), (p.clone(), v(&["aws", "s3", "ls"]), None));
+        assert_eq!(exec(&["prod", "aws", "s3", "ls"]), (p.clone(), v(&["aws", "s3", "ls"]), None));
+        assert_eq!(exec(&["prod", "--duration", "1h", "--", "env"]), (p.clone(), v(&["env"]), Some(3600)));
+        // Once the command has begun, everything is its own: options, and `--`.
+        assert_eq!(
+            exec(&["prod", "aws", "--region", "x", "--", "-h"]),
+            (p.clone(), v(&["aws", "--region", "x", "--", "-h"]), None)
+        );
+        assert_eq!(
+            exec(&["prod", "--", "aws", "--duration", "--"]),
+            (p.clone(), v(&["aws", "--duration", "--"]), None)
+        );
+        assert_eq!(exec(&["prod", "-x"]), (p, v(&["-x"]), None));
+        assert_eq!(exec(&["--", "env", "-0"]), (None, v(&["env", "-0"]), None));
+        assert_eq!(exec(&["--duration", "1h", "--", "env"]), (None, v(&["env"]), Some(3600)));
+        for missing in [&["prod"][..], &["prod", "--"], &["--duration", "1h"]] {
+            let e = Cli::try_parse_from(["rolesh", "exec"].iter().chain(missing)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::MissingRequiredArgument, "{missing:?}");
+        }
     }
 }

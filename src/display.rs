@@ -4,9 +4,10 @@
 //! errors, warnings) goes through [`escape`]; shell code for `eval` has its own quoting.
 
 /// `text` with every control character (C0, DEL, C1) written as `\xNN`, so the output is
-/// inert on any terminal.
+/// inert on any terminal, and every bidirectional formatting character as `\u{NNNN}`, so a
+/// name cannot reorder how the rest of a line reads.
 pub fn escape(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(|c| c.is_control() || is_bidi(c)) {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -14,11 +15,19 @@ pub fn escape(text: &str) -> String {
         if c.is_control() {
             // Control characters (Unicode's Cc) all lie below U+00A0: two hex digits.
             out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else if is_bidi(c) {
+            out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Unicode's explicit bidirectional formatting characters (embeddings, overrides, isolates,
+/// and the marks): invisible, and able to make text display in another order than it is.
+pub fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// JSON for people and programs alike: serde_json escapes only C0 controls in strings, so DEL
@@ -52,6 +61,7 @@ mod tests {
         assert_eq!(escape("a\x1b]0;owned\x07b"), "a\\x1b]0;owned\\x07b");
         assert_eq!(escape("\u{9b}31m"), "\\x9b31m", "C1 CSI");
         assert_eq!(escape("tab\there\nnl\x7f"), "tab\\x09here\\x0anl\\x7f");
+        assert_eq!(escape("dev\u{202e}nimda"), "dev\\u{202e}nimda", "a right-to-left override");
     }
 
     #[test]

@@ -16,6 +16,33 @@ pub fn parent_pid() -> Option<u32> {
     None
 }
 
+/// The name of rolesh's parent program, where the OS tells it cheaply (Linux's /proc): the
+/// shell that runs `eval "$(rolesh export p)"` or `rolesh init | source`.
+pub fn parent_name() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        let ppid = std::os::unix::process::parent_id();
+        let comm = std::fs::read_to_string(format!("/proc/{ppid}/comm")).ok()?;
+        Some(comm.trim_end().to_string())
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// The controlling terminal, for input and for output, whatever stdin and stdout are (the
+/// shell hooks capture stdout and write to stdin): `/dev/tty`; `CONIN$` and `CONOUT$` on
+/// Windows. An error when the process has none.
+pub fn terminal() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    let open = |path: &str| std::fs::OpenOptions::new().read(true).write(true).open(path);
+    #[cfg(windows)]
+    return Ok((open("CONIN$")?, open("CONOUT$")?));
+    #[cfg(not(windows))]
+    {
+        let tty = open("/dev/tty")?;
+        Ok((tty.try_clone()?, tty))
+    }
+}
+
 /// When `pid` started, in the platform's own unit (Linux: clock ticks since boot, field 22 of
 /// /proc/PID/stat; Windows: the creation FILETIME), so that a recycled pid is not mistaken
 /// for the process we recorded. `None` where the platform does not tell.

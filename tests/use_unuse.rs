@@ -414,7 +414,7 @@ fn use_and_unuse_help_in_a_hooked_shell_is_shown_not_evaluated() {
     for (shell, flags, script) in cases {
         let out = run_script(shell, &flags, script, &[]);
         assert_eq!(out.stdout, "st=0\nst=0\n", "{shell}: {}", out.stderr);
-        assert!(out.stderr.contains("Usage: rolesh use [OPTIONS] <PROFILE>"), "{shell}: {}", out.stderr);
+        assert!(out.stderr.contains("Usage: rolesh use [OPTIONS] [PROFILE]"), "{shell}: {}", out.stderr);
         assert!(out.stderr.contains("Usage: rolesh unuse"), "{shell}: {}", out.stderr);
     }
 }

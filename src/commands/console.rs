@@ -17,11 +17,12 @@ const USER_CONSOLE_SECONDS: u32 = 12 * 3600;
 const USER_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 pub fn run(args: ConsoleArgs, env: &Env) -> Result<i32, Error> {
-    let resolved = super::plan_for(&args.profile, &args.session, env)?;
+    let profile = super::pick::profile_or_pick(args.profile.clone(), "console", env)?;
+    let resolved = super::plan_for(&profile, &args.session, env)?;
     let plan = &resolved.plan;
     let Signed { creds, region, role_arn, duration } = if plan.hops().next().is_none() && plan.source.may_be_long_term()
     {
-        user_session(&resolved, &args, env)?
+        user_session(&resolved, &profile, &args, env)?
     } else {
         let session = super::obtain(&resolved, &args.session, env)?.session;
         // AWS keeps a role-chained console session at its one hour: no SessionDuration then.
@@ -38,8 +39,12 @@ pub fn run(args: ConsoleArgs, env: &Env) -> Result<i32, Error> {
         return Ok(0);
     }
     let page = redirect_page(&url, env)?;
-    super::open_in_browser(page.as_os_str(), env)?;
-    super::say(&format!("opened the console for `{}` in your browser", args.profile));
+    super::open_in_browser(page.as_os_str(), env).map_err(|e| {
+        // The page holds a sign-in token: not left behind when no browser will read it.
+        let _ = std::fs::remove_file(&page);
+        Error::Local(format!("{}; set BROWSER, or pass --stdout to print the sign-in URL", e.render()))
+    })?;
+    super::say(&format!("opened the console for `{profile}` in your browser"));
     Ok(0)
 }
 
@@ -54,7 +59,7 @@ struct Signed {
 
 /// An IAM user's keys: GetFederationToken (with them, not with an MFA session: STS only takes
 /// long-term keys for it) gives the temporary credentials the console needs.
-fn user_session(resolved: &Resolved, args: &ConsoleArgs, env: &Env) -> Result<Signed, Error> {
+fn user_session(resolved: &Resolved, profile: &str, args: &ConsoleArgs, env: &Env) -> Result<Signed, Error> {
     let plan = &resolved.plan;
     let base = session::base_credentials(resolved, env)?;
     let region = plan.region.clone().or_else(|| env.get("AWS_REGION").map(String::from));
@@ -67,8 +72,7 @@ fn user_session(resolved: &Resolved, args: &ConsoleArgs, env: &Env) -> Result<Si
     // The console takes SessionDuration only with AssumeRole's credentials: a federation
     // token's console session lasts as long as the token.
     // GetFederationToken names the user's session: 2 to 32 characters.
-    let name: String =
-        crate::values::sanitize_session_name(&format!("rolesh-{}", args.profile)).chars().take(32).collect();
+    let name: String = crate::values::sanitize_session_name(&format!("rolesh-{profile}")).chars().take(32).collect();
     let creds = session::runtime()?.block_on(call.get_federation_token(&base, &name, seconds, USER_POLICY))?;
     Ok(Signed { creds, region, role_arn: None, duration: None })
 }

@@ -6,9 +6,10 @@ use crate::error::Error;
 use crate::ledger::Kind;
 
 pub fn run(args: ExecArgs, env: &Env) -> Result<i32, Error> {
+    let profile = super::pick::profile_or_pick(args.profile.clone(), "exec", env)?;
     if args.serve.server {
-        return super::served::run(Kind::Exec, &args.profile, &args.session, &args.serve, &args.command, env);
+        return super::served::run(Kind::Exec, &profile, &args.session, &args.serve, args.argv(), env);
     }
-    let session = super::session_for(&args.profile, &args.session, env)?;
-    super::run_with_session(Kind::Exec, &session, &args.command, env)
+    let session = super::session_for(&profile, &args.session, env)?;
+    super::run_with_session(Kind::Exec, &session, args.argv(), env)
 }

@@ -10,7 +10,8 @@ use crate::shell::quote::Unquotable;
 use crate::shell::render::{render, render_cmd, render_dotenv};
 
 pub fn run(args: ExportArgs, env: &Env) -> Result<i32, Error> {
-    let format = args.format.unwrap_or_else(|| default_format(env, parent_name().as_deref(), cfg!(windows)));
+    let format =
+        args.format.unwrap_or_else(|| default_format(env, crate::sys::parent_name().as_deref(), cfg!(windows)));
     let session = super::session_for(&args.profile, &args.session, env)?;
     super::print(&text(&session, format)?)?;
     Ok(0)
@@ -58,29 +59,13 @@ pub fn default_format(env: &Env, parent: Option<&str>, windows: bool) -> ExportF
 
 /// The format for a shell's program name; `None` for a program that is not a shell.
 fn format_of_shell(name: &str) -> Option<ExportFormat> {
-    // A login shell's argv[0] starts with `-`.
-    let name = name.trim_start_matches('-');
-    let name = name.strip_suffix(".exe").unwrap_or(name);
-    match name {
+    match crate::shell::program_name(name) {
         "sh" | "dash" | "bash" | "zsh" | "ksh" | "mksh" | "yash" | "busybox" => Some(ExportFormat::Sh),
         "fish" => Some(ExportFormat::Fish),
         "pwsh" | "powershell" => Some(ExportFormat::Powershell),
         "cmd" => Some(ExportFormat::Cmd),
         _ => None,
     }
-}
-
-/// The parent process's program name, where the OS tells it cheaply (Linux's /proc).
-#[cfg(target_os = "linux")]
-fn parent_name() -> Option<String> {
-    let ppid = std::os::unix::process::parent_id();
-    let comm = std::fs::read_to_string(format!("/proc/{ppid}/comm")).ok()?;
-    Some(comm.trim_end().to_string())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn parent_name() -> Option<String> {
-    None
 }
 
 #[cfg(test)]

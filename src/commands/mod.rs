@@ -11,6 +11,7 @@ mod init;
 mod list;
 mod login;
 mod ls;
+mod pick;
 pub mod prompt;
 mod save;
 mod served;
@@ -41,7 +42,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Shell(args) => shell::run(args, env),
         Command::Use(args) => use_::run_use(args, env),
         Command::Unuse(args) => use_::run_unuse(args, env),
-        Command::Init(args) => init::run(args),
+        Command::Init(args) => init::run(args, env),
         Command::Prompt(args) => prompt::run(args, env),
         Command::Ls(args) => ls::run(args, env),
         Command::Login(args) => login::run(args, env),

@@ -8,12 +8,13 @@ use crate::error::Error;
 use crate::ledger::Kind;
 
 pub fn run(args: ShellArgs, env: &Env) -> Result<i32, Error> {
+    let profile = super::pick::profile_or_pick(args.profile, "shell", env)?;
     let program = args.shell.clone().map(OsString::from).unwrap_or_else(|| default_shell(env));
     if args.serve.server {
-        super::say(&format!("subshell served credentials for `{}`; `exit` to leave", args.profile));
-        return super::served::run(Kind::Shell, &args.profile, &args.session, &args.serve, &[program], env);
+        super::say(&format!("subshell served credentials for `{profile}`; `exit` to leave"));
+        return super::served::run(Kind::Shell, &profile, &args.session, &args.serve, &[program], env);
     }
-    let session = super::session_for(&args.profile, &args.session, env)?;
+    let session = super::session_for(&profile, &args.session, env)?;
     super::say(&format!("subshell with {}; `exit` to leave", super::use_::describe(&session)));
     super::run_with_session(Kind::Shell, &session, &[program], env)
 }

@@ -19,7 +19,9 @@ pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
     let shell = args.hook.shell_hook.ok_or_else(|| needs_hook("use", env))?;
     // Read the record before any STS call, so a damaged one fails fast.
     let record = saved_record(env)?;
-    let session = super::session_for(&args.profile, &args.session, env)?;
+    // Picked on the terminal itself: stdout is the code the hook evaluates, stdin the record.
+    let profile = super::pick::profile_or_pick(args.profile, "use", env)?;
+    let session = super::session_for(&profile, &args.session, env)?;
     let id = new_session_id();
     // The session lives as long as the interactive shell, whose pid the hook passes; a second
     // `use` in the same shell replaces its entry (a switch), see `Ledger::register`.

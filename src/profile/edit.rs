@@ -117,7 +117,41 @@ impl Document {
     }
 
     /// Replaces profile `name`'s section with `lines`, or appends it after a blank line.
+    /// Refused (the document unchanged) when the edit would change how anything else in the
+    /// file reads: an indented line after a section without settings is read as a header,
+    /// but after the new settings it would be read as part of the last one.
     pub fn upsert(&mut self, kind: Kind, name: &str, lines: &[Line], path: &Path) -> Result<(), Error> {
+        let before = self.bytes.clone();
+        self.splice_section(kind, name, lines, path)?;
+        let others = |bytes: &[u8]| {
+            parse_ini(&String::from_utf8_lossy(bytes))
+                .map(|sections| sections.into_iter().filter(|(s, _)| !is_profile(kind, s, name)).collect::<Vec<_>>())
+        };
+        let written: Vec<(String, String)> = lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Key(k, v) => Some((k.to_string(), v.clone())),
+                Line::Comment(_) => None,
+            })
+            .collect();
+        let same_others = match (others(&before), others(&self.bytes)) {
+            (Ok(a), Ok(b)) => a == b,
+            // A file the reader refuses is edited as before; the reader will say what is wrong.
+            (Err(_), _) => true,
+            (Ok(_), Err(_)) => false,
+        };
+        let reads_back = self.values(kind, name, path).ok().flatten().is_none_or(|v| v == written);
+        if !same_others || !reads_back {
+            self.bytes = before;
+            return Err(Error::config(format!(
+                "changing profile `{name}` in {} would change how the lines after it read (an indented line there); remove that indentation first",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn splice_section(&mut self, kind: Kind, name: &str, lines: &[Line], path: &Path) -> Result<(), Error> {
         validate_name(name)?;
         let eol = self.eol();
         let mut text = header(kind, name);

@@ -377,7 +377,16 @@ fn hop_of(cfg: &Config, env: &Env, p: &Profile, role_arn: &str) -> Result<Hop, E
         role_arn: role_arn.to_string(),
         mfa_serial: p.non_empty("mfa_serial").map(String::from),
         external_id: p.non_empty("external_id").map(String::from),
-        session_name: p.non_empty("role_session_name").map_or_else(|| values::default_session_name(env), String::from),
+        session_name: match p.non_empty("role_session_name") {
+            None => values::default_session_name(env),
+            Some(name) => values::parse_session_name(name).map_err(|why| Error::BadValue {
+                file: cfg.file_of(p, "role_session_name").display().to_string(),
+                profile: p.name.clone(),
+                key: "role_session_name",
+                value: name.chars().take(64).collect(),
+                why,
+            })?,
+        },
         duration,
         clamped_from: None,
     })
@@ -791,6 +800,12 @@ mod tests {
         let cfg = "[profile a]\nrole_arn = arn:aws:iam::12:role/x\nsource_profile = user\n";
         assert!(is_config_error(plan(cfg, USER, "a"), "not a role ARN"));
         assert!(matches!(plan("", "", "nope"), Err(Error::UnknownProfile { .. })));
+    }
+
+    #[test]
+    fn a_role_session_name_sts_would_refuse_is_refused_here() {
+        let cfg = format!("[profile a]\nrole_arn = {R1}\nsource_profile = user\nrole_session_name = has space\n");
+        assert!(matches!(plan(&cfg, USER, "a"), Err(Error::BadValue { key: "role_session_name", .. })));
     }
 
     #[test]

@@ -81,7 +81,11 @@ impl Shared {
 impl Server {
     pub fn start(serving: Serving, renew: Renew) -> Result<Server, Error> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .map_err(|e| Error::Local(format!("could not listen on 127.0.0.1 for the credentials server: {e}")))?;
+            .map_err(|e| {
+                Error::Local(format!(
+                    "could not listen on 127.0.0.1 for the credentials server: {e}; check that the loopback interface is up, or run without --server"
+                ))
+            })?;
         let addr =
             listener.local_addr().map_err(|e| Error::Local(format!("the credentials server has no address: {e}")))?;
         let token = new_token()?;

@@ -55,7 +55,7 @@ fn ask(serial: &str, profile: &str) -> Result<String, Error> {
             ),
         )
     };
-    let (input, mut output) = terminal().map_err(no_tty)?;
+    let (input, mut output) = crate::sys::terminal().map_err(no_tty)?;
     write!(output, "MFA code for {serial}: ").and_then(|_| output.flush()).map_err(no_tty)?;
     let mut line = String::new();
     BufReader::new(input).read_line(&mut line).map_err(no_tty)?;
@@ -65,19 +65,6 @@ fn ask(serial: &str, profile: &str) -> Result<String, Error> {
     let code = line.trim().to_string();
     validate(&code)?;
     Ok(code)
-}
-
-#[cfg(unix)]
-fn terminal() -> std::io::Result<(std::fs::File, std::fs::File)> {
-    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty")?;
-    Ok((tty.try_clone()?, tty))
-}
-
-#[cfg(windows)]
-fn terminal() -> std::io::Result<(std::fs::File, std::fs::File)> {
-    let input = std::fs::OpenOptions::new().read(true).write(true).open("CONIN$")?;
-    let output = std::fs::OpenOptions::new().read(true).write(true).open("CONOUT$")?;
-    Ok((input, output))
 }
 
 #[cfg(test)]

@@ -59,7 +59,9 @@ pub async fn login_url(
     duration: Option<u32>,
 ) -> Result<Secret, Error> {
     let Some(token) = &creds.session_token else {
-        return Err(Error::config("the console needs temporary credentials; these are long-term keys"));
+        return Err(Error::config(
+            "the console needs temporary credentials and these are long-term keys; sign in with a profile that has a role_arn or SSO settings",
+        ));
     };
     let session = serde_json::json!({
         "sessionId": creds.access_key_id,
@@ -72,13 +74,16 @@ pub async fn login_url(
         query.push_str(&format!("&SessionDuration={d}"));
     }
     let body = get(&format!("{federation}?{query}"), federation).await?;
-    let answer: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
-        Error::Local(format!("the sign-in endpoint {federation} answered something other than a sign-in token"))
-    })?;
-    let signin = answer["SigninToken"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::Local(format!("the sign-in endpoint {federation} answered without a sign-in token")))?;
+    // Only a wrong ROLESH_SIGNIN_URL (or something between rolesh and AWS) answers like this.
+    let not_aws = |what: &str| {
+        Error::Local(format!(
+            "the sign-in endpoint {federation} answered {what}; check ROLESH_SIGNIN_URL if you set it, or any proxy on the way"
+        ))
+    };
+    let answer: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| not_aws("something other than a sign-in token"))?;
+    let signin =
+        answer["SigninToken"].as_str().filter(|t| !t.is_empty()).ok_or_else(|| not_aws("without a sign-in token"))?;
     Ok(Secret::new(format!(
         "{federation}?Action=login&Issuer=rolesh&Destination={}&SigninToken={}",
         encode(destination),
@@ -102,13 +107,14 @@ async fn get(url: &str, shown: &str) -> Result<Vec<u8>, Error> {
     let call = client.get(uri);
     let response = tokio::time::timeout(std::time::Duration::from_secs(30), call)
         .await
-        .map_err(|_| failed("no answer in 30 s".into()))?
-        .map_err(|e| failed(format!("{e}")))?;
+        .map_err(|_| failed("no answer in 30 s; check the network".into()))?
+        .map_err(|e| failed(format!("{e}; check the network")))?;
     let status = response.status();
     let body = response.into_body().collect().await.map_err(|e| failed(e.to_string()))?.to_bytes();
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body[..body.len().min(200)]).replace(['\n', '\r'], " ");
-        return Err(failed(format!("HTTP {status}: {text}")));
+        // AWS refuses credentials that were revoked or have expired with a 400.
+        return Err(failed(format!("HTTP {status}: {text}; try again with --refresh for new credentials")));
     }
     Ok(body.to_vec())
 }

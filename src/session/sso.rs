@@ -69,9 +69,13 @@ impl Login {
         match profile.non_empty("sso_session") {
             Some(s) => match cfg.sso_sessions.get(s) {
                 Some(session) => Login::for_session(cfg, session),
-                None => {
-                    Err(Error::config_of(name, format!("profile `{name}` names sso_session {s}, which does not exist")))
-                }
+                None => Err(Error::config_of(
+                    name,
+                    format!(
+                        "profile `{name}` has sso_session = {s}, but there is no [sso-session {s}]; add it to {}",
+                        cfg.config_path.display()
+                    ),
+                )),
             },
             None if profile.has("sso_start_url") => Login::for_legacy(profile),
             None => match role_of(cfg, env, name) {
@@ -100,7 +104,9 @@ impl Login {
             p.non_empty(key).map(String::from).ok_or_else(|| {
                 Error::config_of(
                     name,
-                    format!("profile `{name}` has no {key} (nor sso_session); it cannot log in to SSO"),
+                    format!(
+                        "profile `{name}` has no {key} (nor sso_session), so it cannot log in to SSO; run `aws configure sso --profile {name}`"
+                    ),
                 )
             })
         };
@@ -305,7 +311,10 @@ fn oidc_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     };
     Error::SsoToken {
         target: login.target.clone(),
-        message: format!("SSO {doing} for `{}` failed: {message}", login.target),
+        message: format!(
+            "SSO {doing} for `{t}` failed: {message}; check the network and the sso_start_url and sso_region of `{t}`, then run `rolesh login {t}` again",
+            t = login.target
+        ),
     }
 }
 
@@ -412,7 +421,10 @@ pub async fn login(login: &Login, env: &Env, show: impl FnOnce(&DeviceCode)) -> 
                 }
                 let out = register.send().await.map_err(|e| oidc_error(login, e, "registering rolesh"))?;
                 let (Some(id), Some(secret)) = (out.client_id(), out.client_secret()) else {
-                    return Err(Error::Local("the SSO registration returned no client".into()));
+                    return Err(Error::Local(format!(
+                        "the SSO registration returned no client; run `rolesh login {}` again",
+                        login.target
+                    )));
                 };
                 (id.to_string(), Secret::new(secret), DateTime::from_timestamp(out.client_secret_expires_at(), 0))
             }
@@ -443,8 +455,9 @@ pub async fn login(login: &Login, env: &Env, show: impl FnOnce(&DeviceCode)) -> 
             .await;
         match polled {
             Ok(out) => {
-                let access =
-                    out.access_token().ok_or_else(|| Error::Local("the SSO login returned no token".into()))?;
+                let access = out.access_token().ok_or_else(|| {
+                    Error::Local(format!("the SSO login returned no token; run `rolesh login {}` again", login.target))
+                })?;
                 let token = Token {
                     access_token: Secret::new(access),
                     expires_at: Utc::now() + TimeDelta::seconds(i64::from(out.expires_in())),
@@ -511,6 +524,21 @@ mod tests {
             legacy.cache_path(&env),
             Path::new("/h/.aws/sso/cache/2b829a45f04c9828cb45b7d092d8e4aa30818393.json")
         );
+    }
+
+    #[test]
+    fn a_login_that_cannot_start_says_what_to_add_or_run() {
+        let env = Env::from_pairs([("HOME", "/h")]);
+        let error = |config: &str, name: &str| match Login::named(&Config::parse(config, "").unwrap(), &env, name) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("`rolesh login {name}` should fail"),
+        };
+        let dangling = error("[profile d]\nsso_session = gone\n", "d");
+        assert!(dangling.contains("there is no [sso-session gone]; add it to"), "{dangling}");
+        let legacy = error("[profile l]\nsso_start_url = https://x/start\n", "l");
+        assert!(legacy.ends_with("run `aws configure sso --profile l`"), "{legacy}");
+        let unknown = error("", "nope");
+        assert!(unknown.ends_with("run `aws configure sso` to set one up"), "{unknown}");
     }
 
     #[test]

@@ -44,15 +44,26 @@ pub fn setup_line(shell: Shell) -> (&'static str, &'static str) {
 
 /// Guesses the user's shell from `$SHELL` (or, on Windows, PowerShell).
 pub fn guess(shell_var: Option<&str>) -> Shell {
-    let name = shell_var.map(|s| s.rsplit(['/', '\\']).next().unwrap_or(s).trim_end_matches(".exe"));
-    match name {
-        Some("zsh") => Shell::Zsh,
-        Some("fish") => Shell::Fish,
-        Some("pwsh" | "powershell") => Shell::Pwsh,
-        Some(_) => Shell::Bash,
+    match shell_var {
+        Some(program) => Shell::of_program(program).unwrap_or(Shell::Bash),
         None if cfg!(windows) => Shell::Pwsh,
         None => Shell::Bash,
     }
+}
+
+/// The shell `rolesh init` prints the hook for when none is named: the parent process where it
+/// is a shell (the one evaluating the output, whatever the login shell is), else [`guess`];
+/// and why, for the user.
+pub fn detect(parent: Option<&str>, shell_var: Option<&str>) -> (Shell, String) {
+    if let Some(shell) = parent.and_then(Shell::of_program) {
+        return (shell, "the shell running rolesh".to_string());
+    }
+    let shell = guess(shell_var);
+    let why = match shell_var {
+        Some(s) => format!("$SHELL is {s}"),
+        None => "no $SHELL".to_string(),
+    };
+    (shell, why)
 }
 
 #[cfg(test)]
@@ -74,5 +85,17 @@ mod tests {
         assert_eq!(guess(Some("/usr/local/bin/fish")), Shell::Fish);
         assert_eq!(guess(Some(r"C:\Program Files\PowerShell\7\pwsh.exe")), Shell::Pwsh);
         assert_eq!(guess(Some("/bin/bash")), Shell::Bash);
+        assert_eq!(guess(Some("/bin/sh")), Shell::Bash);
+    }
+
+    #[test]
+    fn a_shell_as_the_parent_wins_over_dollar_shell() {
+        assert_eq!(detect(Some("fish"), Some("/bin/bash")).0, Shell::Fish);
+        assert_eq!(detect(Some("-zsh"), None).0, Shell::Zsh);
+        assert_eq!(detect(Some("pwsh.exe"), None).0, Shell::Pwsh);
+        // Not a shell with a hook (a script's interpreter, plain sh): $SHELL decides.
+        let (shell, why) = detect(Some("sh"), Some("/usr/bin/zsh"));
+        assert_eq!((shell, why.as_str()), (Shell::Zsh, "$SHELL is /usr/bin/zsh"));
+        assert_eq!(detect(Some("make"), Some("/usr/bin/fish")).0, Shell::Fish);
     }
 }

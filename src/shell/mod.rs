@@ -18,6 +18,18 @@ pub enum Shell {
 }
 
 impl Shell {
+    /// The shell `program` runs (a name as the OS shows it, or a path), where rolesh has a hook
+    /// for it: `bash`, `-zsh` (a login shell), `/usr/bin/fish`, `pwsh.exe`.
+    pub fn of_program(program: &str) -> Option<Shell> {
+        match program_name(program) {
+            "bash" => Some(Shell::Bash),
+            "zsh" => Some(Shell::Zsh),
+            "fish" => Some(Shell::Fish),
+            "pwsh" | "powershell" => Some(Shell::Pwsh),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Shell::Bash => "bash",
@@ -26,4 +38,10 @@ impl Shell {
             Shell::Pwsh => "powershell",
         }
     }
+}
+
+/// A program's bare name: no directory, no leading `-` (a login shell's argv\[0\]), no `.exe`.
+pub fn program_name(program: &str) -> &str {
+    let name = program.rsplit(['/', '\\']).next().unwrap_or(program).trim_start_matches('-');
+    name.strip_suffix(".exe").unwrap_or(name)
 }

@@ -83,10 +83,11 @@ pub struct Unquotable(pub &'static str);
 /// Windows cmd, for `set "NAME=value"` lines: inside the quotes `&|<>^` are literal, so the
 /// value goes in as it is. cmd has no escape that works both in a batch file and typed at
 /// the prompt (`%%` is one `%` only in a batch file), and a `"` would end the quoting, so
-/// values with `%`, `"` or a line break are refused rather than changed.
+/// values with `%`, `"` or a line break are refused rather than changed. Ctrl-Z (0x1A) is a
+/// line break too, to cmd reading a batch file: what followed it would run as a command.
 pub fn quote_cmd(value: &OsStr) -> Result<String, Unquotable> {
     let text = value.to_str().ok_or(Unquotable("bytes that are not UTF-8"))?;
-    match text.chars().find(|c| matches!(c, '%' | '"' | '\n' | '\r')) {
+    match text.chars().find(|c| matches!(c, '%' | '"' | '\n' | '\r' | '\u{1a}')) {
         Some('%') => Err(Unquotable("a `%`")),
         Some('"') => Err(Unquotable("a `\"`")),
         Some(_) => Err(Unquotable("a line break")),
@@ -98,10 +99,15 @@ pub fn quote_cmd(value: &OsStr) -> Result<String, Unquotable> {
 /// `=` up to the end of the line, taken literally (no quotes, no escapes). Compose's
 /// `env_file` reads the same line differently when the value has a `$`, a ` #`, starts with
 /// a quote or has spaces at either end, so such values are refused, as are line breaks.
+/// docker reads an `--env-file` line with Go's default scanner, at most 64 KiB with its name.
+const MAX_DOTENV_VALUE: usize = 60 * 1024;
+
 pub fn quote_dotenv(value: &OsStr) -> Result<String, Unquotable> {
     let text = value.to_str().ok_or(Unquotable("bytes that are not UTF-8"))?;
     if text.contains(['\n', '\r']) {
         Err(Unquotable("a line break"))
+    } else if text.len() > MAX_DOTENV_VALUE {
+        Err(Unquotable("more than 60 KiB, longer than docker reads an env-file line"))
     } else if text.contains('$') {
         Err(Unquotable("a `$`, which Compose would expand"))
     } else if text.contains(" #") || text.contains("\t#") {

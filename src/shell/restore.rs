@@ -144,7 +144,8 @@ fn is_name(s: &str) -> bool {
 }
 
 fn unhex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
+    // from_str_radix alone would take `+f` as a byte.
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
@@ -207,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_damaged_record_is_an_error_that_says_how_to_recover() {
-        for text in ["", "2;A", "1;A=zz", "1;A=abc", "1;$(x)"] {
+        for text in ["", "2;A", "1;A=zz", "1;A=abc", "1;$(x)", "1;A=+f"] {
             let e = Record::decode(text).unwrap_err().to_string();
             assert!(e.contains("unset __rolesh_restore"), "{text}: {e}");
         }

@@ -187,6 +187,16 @@ impl Tmux {
         self.tmux(&["send-keys", "Enter"]);
     }
 
+    /// Presses keys, named as tmux names them (`Enter`, `Escape`, `Down`), without Enter.
+    pub fn keys(&self, keys: &[&str]) {
+        self.tmux(&[&["send-keys"][..], keys].concat());
+    }
+
+    /// Types `text` literally, without Enter.
+    pub fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-l", text]);
+    }
+
     /// The pane's text, scrollback included, with wrapped lines joined.
     pub fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-J", "-S", "-2000"])

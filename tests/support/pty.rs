@@ -28,7 +28,17 @@ pub struct Pty {
 impl Pty {
     /// Starts `command` in a new session whose controlling terminal, stdin,
     /// stdout and stderr are all the slave side of a fresh pty.
-    pub fn spawn(mut command: Command) -> Pty {
+    pub fn spawn(command: Command) -> Pty {
+        Pty::spawn_with(command, None)
+    }
+
+    /// [`Pty::spawn`], but with stdin and stdout as given, as a shell hook's command
+    /// substitution runs rolesh: only stderr and the controlling terminal are the pty.
+    pub fn spawn_piped(command: Command, stdin: Stdio, stdout: Stdio) -> Pty {
+        Pty::spawn_with(command, Some((stdin, stdout)))
+    }
+
+    fn spawn_with(mut command: Command, piped: Option<(Stdio, Stdio)>) -> Pty {
         let what = format!("{command:?}");
         let (mut master_fd, mut slave_fd) = (-1, -1);
         let size = libc::winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
@@ -46,12 +56,16 @@ impl Pty {
             unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
         }
         let stdio = |fd: &OwnedFd| Stdio::from(fd.try_clone().expect("could not dup the pty slave"));
-        command.stdin(stdio(&slave)).stdout(stdio(&slave)).stderr(stdio(&slave));
-        // SAFETY: setsid, ioctl and signal are async-signal-safe; fd 0 is the slave
+        match piped {
+            Some((stdin, stdout)) => command.stdin(stdin).stdout(stdout),
+            None => command.stdin(stdio(&slave)).stdout(stdio(&slave)),
+        };
+        command.stderr(stdio(&slave));
+        // SAFETY: setsid, ioctl and signal are async-signal-safe; fd 2 is the slave
         // by the time pre_exec runs.
         unsafe {
             command.pre_exec(|| {
-                if libc::setsid() == -1 || libc::ioctl(0, libc::TIOCSCTTY, 0) == -1 {
+                if libc::setsid() == -1 || libc::ioctl(2, libc::TIOCSCTTY, 0) == -1 {
                     return Err(std::io::Error::last_os_error());
                 }
                 super::process::default_signals();
