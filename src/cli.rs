@@ -122,6 +122,9 @@ pub enum Command {
     Login(LoginArgs),
     /// Open the AWS web console signed in as a profile's role
     Console(ConsoleArgs),
+    /// Check a profile step by step and say why it is (or would be) denied
+    #[command(arg_required_else_help = true)]
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +150,19 @@ pub struct ConsoleArgs {
     /// Print the sign-in URL on stdout instead of opening a browser (it is console access: keep it private)
     #[arg(long)]
     pub stdout: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
+    pub profile: String,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// The flags of `exec` and `use`, to check what they would do (the cache is never used)
+    #[command(flatten)]
+    pub session: SessionArgs,
 }
 
 /// How to get a session: shared by every command that assumes a role.

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod completions;
 pub mod credentials;
 pub mod display;
+pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod fsutil;

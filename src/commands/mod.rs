@@ -4,6 +4,7 @@ mod completions;
 mod config;
 mod console;
 mod credential_process;
+mod doctor;
 mod exec;
 mod export;
 mod init;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Ls(args) => ls::run(args, env),
         Command::Login(args) => login::run(args, env),
         Command::Console(args) => console::run(args, env),
+        Command::Doctor(args) => doctor::run(args, env),
     }
 }
 

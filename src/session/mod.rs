@@ -3,6 +3,7 @@
 //! loads SDK config. Nothing here prints: warnings come back with the session.
 
 pub mod cache;
+pub mod iam;
 pub mod mfa;
 pub mod signin;
 pub mod source;
@@ -263,12 +264,12 @@ async fn run_plan(
                     warnings.push(Warning::Clamped { role_arn: hop.role_arn.clone(), requested });
                 }
                 let call = sts::Call { endpoint, source: &plan.source, profile: &hop.profile };
-                let out = match call.assume_role(&creds, hop, hop.duration, mfa.clone()).await {
+                let out = match call.assume_role(&creds, hop, hop.duration, mfa.clone(), &plan.profile).await {
                     // Keys with a session token may be a role's (a credential_process, the
                     // environment, a saved session): STS then allows an hour at most.
                     Err(e) if e.is_role_chaining_limit() && hop.duration > CHAINED_MAX_SECONDS => {
                         warnings.push(Warning::Clamped { role_arn: hop.role_arn.clone(), requested: hop.duration });
-                        call.assume_role(&creds, hop, CHAINED_MAX_SECONDS, mfa).await?
+                        call.assume_role(&creds, hop, CHAINED_MAX_SECONDS, mfa, &plan.profile).await?
                     }
                     other => other?,
                 };
