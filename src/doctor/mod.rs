@@ -366,7 +366,8 @@ impl Doctor {
         let plan = &resolved.plan;
         let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
         let endpoint = sts::Endpoint::from_env(env, region);
-        let base = match source::base(&plan.source, resolved.keys.as_ref(), env).await {
+        let getting = source::Getting { interactive: true, warnings: None };
+        let base = match source::base(&plan.source, resolved.keys.as_ref(), env, getting).await {
             Ok(c) => c,
             Err(e) => {
                 self.source_failed(&plan.source, &e);
