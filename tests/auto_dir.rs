@@ -205,6 +205,11 @@ fn entering_and_leaving_trees(sh: Sh) {
     let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ls).unwrap()).unwrap();
     assert_eq!(rows[0]["kind"], "use", "{rows}");
     assert_eq!(rows[0]["dir"].as_str(), billing.to_str(), "{rows}");
+    let table = w.dir.join("ls.txt");
+    t.run(&format!("rolesh ls > '{}'", table.display()), "ls-text");
+    let table = std::fs::read_to_string(&table).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].ends_with(" DIR") && lines[1].ends_with(&format!(" {}", billing.display())), "{table}");
 
     w.cd(&t, &infra, "cd-infra");
     assured_role(&w.caller(&t, "arn-infra"), "prod");
