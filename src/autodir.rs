@@ -321,7 +321,7 @@ pub enum Governing<T> {
     Usable { dir: PathBuf, spec: Spec, switch: T },
     /// A file that must change nothing (untrusted, denied, edited, unsafe, bad), and the one
     /// line that says why.
-    Unusable { dir: PathBuf, why: String },
+    Unusable { why: String },
 }
 
 /// What a directory change does to the shell.
@@ -480,7 +480,7 @@ mod tests {
     fn a_manual_session_wins_and_a_directory_session_follows_the_innermost_usable_file() {
         let usable =
             |d: &str| Governing::Usable { dir: PathBuf::from(d), spec: parse(b"profile = a").unwrap(), switch: () };
-        let unusable = |d: &str| Governing::<()>::Unusable { dir: PathBuf::from(d), why: String::new() };
+        let unusable = Governing::<()>::Unusable { why: String::new() };
         let cwd = Path::new("/p/billing/src");
         let billing = Some(Path::new("/p/billing"));
         assert_eq!(decide(cwd, &usable("/p/billing"), None, false), Move::Enter);
@@ -489,8 +489,8 @@ mod tests {
         assert_eq!(decide(cwd, &usable("/p/billing"), None, true), Move::Stay, "a manual `use` wins");
         assert_eq!(decide(cwd, &Governing::<()>::None, None, true), Move::Stay, "and survives leaving");
         assert_eq!(decide(cwd, &Governing::<()>::None, billing, false), Move::Leave);
-        assert_eq!(decide(cwd, &unusable("/p/billing/src"), billing, false), Move::Stay, "inside the tree");
-        assert_eq!(decide(Path::new("/q"), &unusable("/q"), billing, false), Move::Leave, "out of the tree");
-        assert_eq!(decide(cwd, &unusable("/p/billing"), None, false), Move::Stay);
+        assert_eq!(decide(cwd, &unusable, billing, false), Move::Stay, "inside the tree");
+        assert_eq!(decide(Path::new("/q"), &unusable, billing, false), Move::Leave, "out of the tree");
+        assert_eq!(decide(cwd, &unusable, None, false), Move::Stay);
     }
 }

@@ -87,7 +87,7 @@ fn enter(
 fn evaluate(found: Found, env: &Env) -> Governing<Resolved> {
     let Found { dir, path, content } = found;
     let shown = path.display().to_string();
-    let unusable = |why: String| Governing::Unusable { dir: dir.clone(), why };
+    let unusable = |why: String| Governing::Unusable { why };
     let content = match content {
         Ok(c) => c,
         Err(e) => return unusable(format!("ignoring {shown}: {e}")),
