@@ -113,7 +113,8 @@ pub enum Command {
         ~/.bashrc                   eval \"$(rolesh init bash)\"\n  \
         ~/.zshrc                    eval \"$(rolesh init zsh)\"\n  \
         ~/.config/fish/config.fish  rolesh init fish | source\n  \
-        $PROFILE                    Invoke-Expression (& rolesh init powershell | Out-String)")]
+        $PROFILE                    Invoke-Expression (& rolesh init powershell | Out-String)\n\
+        With --auto-dir, entering a directory whose .rolesh you allowed (`rolesh allow`) takes its role.")]
     Init(InitArgs),
     /// Print the session for a prompt (`dev 42m`); nothing outside one
     Prompt(PromptArgs),
@@ -125,6 +126,28 @@ pub enum Command {
     /// Check a profile step by step and say why it is (or would be) denied
     #[command(arg_required_else_help = true)]
     Doctor(DoctorArgs),
+    /// Let a directory's .rolesh switch this shell to its profile (with `rolesh init SHELL --auto-dir`)
+    Allow(DirArgs),
+    /// Refuse a directory's .rolesh: entering its tree changes nothing
+    Deny(DirArgs),
+    /// List the .rolesh files allowed or denied, forgetting those that are gone
+    Trust,
+    /// Called by the `--auto-dir` hook when the shell's directory changed.
+    #[command(hide = true)]
+    DirChanged(DirChangedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// The directory: its .rolesh, or the innermost one above it [default: the current directory]
+    #[arg(value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DirChangedArgs {
+    #[command(flatten)]
+    pub hook: HookArgs,
 }
 
 #[derive(Debug, Args)]
@@ -287,6 +310,9 @@ pub struct UnuseArgs {
 pub struct InitArgs {
     /// The shell to print the hook for [default: the calling shell (the parent process), else $SHELL's]
     pub shell: Option<Shell>,
+    /// Also take the role of an allowed .rolesh on entering its directory, and leave it on the way out
+    #[arg(long)]
+    pub auto_dir: bool,
 }
 
 #[derive(Debug, Args)]

@@ -78,6 +78,10 @@ pub struct Entry {
     /// as it runs. Absent in older files.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub served: bool,
+    /// The directory whose `.rolesh` started the session (a `use` by the `--auto-dir` hook).
+    /// Absent in older files and for every other session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
 }
 
 impl Entry {
@@ -97,6 +101,7 @@ impl Entry {
             started: Utc::now(),
             expires: None,
             served: false,
+            dir: None,
         }
     }
 
@@ -379,6 +384,7 @@ mod tests {
             started: Utc::now(),
             expires: None,
             served: false,
+            dir: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! cached) → `child` / `commands` (credentials → a process's environment or output).
 //! `docs/ARCHITECTURE.md` draws the layers.
 
+pub mod autodir;
 pub mod child;
 pub mod cli;
 pub mod commands;

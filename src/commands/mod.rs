@@ -1,5 +1,6 @@
 //! One module per subcommand: read the arguments, call the core, print.
 
+mod auto_dir;
 mod completions;
 mod config;
 mod console;
@@ -16,6 +17,7 @@ pub mod prompt;
 mod save;
 mod served;
 mod shell;
+mod trust;
 mod use_;
 mod whoami;
 
@@ -48,6 +50,10 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Login(args) => login::run(args, env),
         Command::Console(args) => console::run(args, env),
         Command::Doctor(args) => doctor::run(args, env),
+        Command::Allow(args) => trust::allow(args, env),
+        Command::Deny(args) => trust::deny(args, env),
+        Command::Trust => trust::trust(env),
+        Command::DirChanged(args) => auto_dir::run(args, env),
     }
 }
 

@@ -92,6 +92,9 @@ impl Session {
         vars.push(("ROLESH_PROFILE", Some(self.profile.clone())));
         vars.push(("ROLESH_EXPIRES", expires.map(|e| e.timestamp().to_string())));
         vars.push(("ROLESH_SESSION", Some(session_id.to_string())));
+        // Only the `--auto-dir` hook's own `use` says which directory a session came from
+        // (`commands/use_.rs`); any other session in its place is no directory's.
+        vars.push(("ROLESH_DIR", None));
     }
 }
 
