@@ -67,7 +67,8 @@ fn user_session(resolved: &Resolved, profile: &str, args: &ConsoleArgs, env: &En
         return Ok(Signed { creds: base, region, role_arn: None, duration: None });
     }
     let endpoint = sts::Endpoint::from_env(env, region.as_deref());
-    let call = sts::Call { endpoint: &endpoint, source: &plan.source, profile: &plan.profile };
+    let client = session::http::https();
+    let call = sts::Call { endpoint: &endpoint, source: &plan.source, profile: &plan.profile, http: &client };
     let seconds = args.session.duration.unwrap_or(USER_CONSOLE_SECONDS);
     // The console takes SessionDuration only with AssumeRole's credentials: a federation
     // token's console session lasts as long as the token.

@@ -44,7 +44,8 @@ pub fn run(args: WhoamiArgs, env: &Env) -> Result<i32, Error> {
     };
     let endpoint = sts::Endpoint::from_env(env, region.as_deref());
     let shown_profile = label.clone().unwrap_or_else(|| "environment".into());
-    let call = sts::Call { endpoint: &endpoint, source: &source, profile: &shown_profile };
+    let client = session::http::https();
+    let call = sts::Call { endpoint: &endpoint, source: &source, profile: &shown_profile, http: &client };
     let id = session::runtime()?.block_on(call.get_caller_identity(&creds))?;
     let out = Out {
         account: id.account,

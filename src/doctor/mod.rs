@@ -379,7 +379,8 @@ impl Doctor {
                 );
             }
         };
-        let call = sts::Call { endpoint: &endpoint, source: &plan.source, profile: &plan.profile };
+        let client = crate::session::http::https();
+        let call = sts::Call { endpoint: &endpoint, source: &plan.source, profile: &plan.profile, http: &client };
         let (who, date) = call.get_caller_identity_dated(&base).await;
         let identity = match who {
             Ok(i) => i,
@@ -429,7 +430,8 @@ impl Doctor {
                     self.session_token(&call, &mut walk, serial.as_deref(), *duration, self.hops == 0).await;
                 }
                 Step::AssumeRole(hop) => {
-                    let hop_call = sts::Call { endpoint: &endpoint, source: &plan.source, profile: &hop.profile };
+                    let hop_call =
+                        sts::Call { endpoint: &endpoint, source: &plan.source, profile: &hop.profile, http: &client };
                     self.hop(&hop_call, env, plan, hop, &mut walk).await;
                 }
             }

@@ -101,7 +101,8 @@ impl Iam {
             .region(Region::new(signing_region(partition)))
             .credentials_provider(sdk_creds)
             .retry_config(RetryConfig::standard().with_max_attempts(3))
-            .timeout_config(super::sts::timeouts());
+            .timeout_config(super::sts::timeouts())
+            .http_client(super::http::https());
         if let Some(url) = super::sts::configured_url(env, "IAM") {
             conf = conf.endpoint_url(url);
         }

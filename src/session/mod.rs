@@ -3,6 +3,7 @@
 //! loads SDK config. Nothing here prints: warnings come back with the session.
 
 pub mod cache;
+pub mod http;
 pub mod iam;
 pub mod mfa;
 pub mod signin;
@@ -223,6 +224,8 @@ async fn run_plan(
 ) -> Result<Cached, Error> {
     let plan = &resolved.plan;
     let mut codes = if opts.renew { mfa::Codes::none() } else { mfa::Codes::new(opts.mfa_token.clone()) };
+    // One client for every call of the plan: the hops share its connections.
+    let client = http::https();
     let getting = source::Getting { interactive: !opts.renew, warnings: Some(&mut *warnings) };
     let mut creds = source::base(&plan.source, resolved.keys.as_ref(), env, getting).await?;
     // The device a GetSessionToken just used: the next AssumeRole needs no code for it.
@@ -236,7 +239,7 @@ async fn run_plan(
                 if creds.session_token.is_some() {
                     continue;
                 }
-                let call = sts::Call { endpoint, source: &plan.source, profile: &plan.profile };
+                let call = sts::Call { endpoint, source: &plan.source, profile: &plan.profile, http: &client };
                 // An MFA session that signs the roles after it is cached on its own, so roles
                 // sharing this source and device reuse it; it need only be valid for the call.
                 let own_cache = cache.filter(|_| i + 1 < plan.steps.len());
@@ -266,7 +269,7 @@ async fn run_plan(
                 if let Some(requested) = hop.clamped_from {
                     warnings.push(Warning::Clamped { role_arn: hop.role_arn.clone(), requested });
                 }
-                let call = sts::Call { endpoint, source: &plan.source, profile: &hop.profile };
+                let call = sts::Call { endpoint, source: &plan.source, profile: &hop.profile, http: &client };
                 let out = match call.assume_role(&creds, hop, hop.duration, mfa.clone(), &plan.profile).await {
                     // Keys with a session token may be a role's (a credential_process, the
                     // environment, a saved session): STS then allows an hour at most.

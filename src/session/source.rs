@@ -54,12 +54,17 @@ async fn imds(env: &Env, source: &Source) -> Result<Credentials, Error> {
             source.describe()
         )));
     }
-    let p = aws_config::imds::credentials::ImdsCredentialsProvider::builder().build();
+    let p = aws_config::imds::credentials::ImdsCredentialsProvider::builder().configure(&provider_config()).build();
     from_provider(p.provide_credentials().await, source)
 }
 
+/// aws-config's providers, with rolesh's HTTP client (it builds none of its own).
+fn provider_config() -> aws_config::provider_config::ProviderConfig {
+    aws_config::provider_config::ProviderConfig::without_region().with_http_client(super::http::https())
+}
+
 async fn ecs(source: &Source) -> Result<Credentials, Error> {
-    let p = aws_config::ecs::EcsCredentialsProvider::builder().build();
+    let p = aws_config::ecs::EcsCredentialsProvider::builder().configure(&provider_config()).build();
     from_provider(p.provide_credentials().await, source)
 }
 

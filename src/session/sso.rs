@@ -209,7 +209,8 @@ fn oidc(login: &Login, env: &Env) -> aws_sdk_ssooidc::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(login.region.clone()))
         .timeout_config(super::sts::timeouts())
-        .retry_config(aws_sdk_ssooidc::config::retry::RetryConfig::standard().with_max_attempts(3));
+        .retry_config(aws_sdk_ssooidc::config::retry::RetryConfig::standard().with_max_attempts(3))
+        .http_client(super::http::https());
     if let Some(url) = super::sts::configured_url(env, "SSO_OIDC") {
         conf = conf.endpoint_url(url);
     }
@@ -221,7 +222,8 @@ fn portal(region: &str, env: &Env) -> aws_sdk_sso::Client {
         .behavior_version(aws_sdk_sso::config::BehaviorVersion::latest())
         .region(aws_sdk_sso::config::Region::new(region.to_string()))
         .timeout_config(super::sts::timeouts())
-        .retry_config(aws_sdk_sso::config::retry::RetryConfig::standard().with_max_attempts(3));
+        .retry_config(aws_sdk_sso::config::retry::RetryConfig::standard().with_max_attempts(3))
+        .http_client(super::http::https());
     if let Some(url) = super::sts::configured_url(env, "SSO") {
         conf = conf.endpoint_url(url);
     }

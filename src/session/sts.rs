@@ -67,6 +67,8 @@ pub struct Call<'a> {
     pub source: &'a Source,
     /// The profile the call is made for.
     pub profile: &'a str,
+    /// Shared by the calls of one fetch (see [`super::http`]).
+    pub http: &'a super::http::SharedHttpClient,
 }
 
 impl Call<'_> {
@@ -84,7 +86,8 @@ impl Call<'_> {
             .region(Region::new(self.endpoint.region.clone()))
             .credentials_provider(sdk_creds)
             .retry_config(RetryConfig::standard().with_max_attempts(3))
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            .http_client(self.http.clone());
         if let Some(url) = &self.endpoint.url {
             conf = conf.endpoint_url(url);
         }
