@@ -26,6 +26,7 @@ mod under_wine {
     use crate::support::fixtures::{MFA_SERIAL, USER_ARN, USER_KEY, USER_SECRET, role_arn, user_credentials};
     use crate::support::hostile::give_to_nobody;
     use crate::support::process::{DEADLINE, Outcome, Spawned, run};
+    use crate::support::sso::SsoStandIn;
     use crate::support::wine::{WinEnv, Wine, cmd_set, windows_path};
     use crate::support::{Rule, StandIn};
 
@@ -583,5 +584,29 @@ mod under_wine {
                 .ends_with("config: is owned by another user; remove it, or if it is yours, make yourself its owner"),
             "{outcome}"
         );
+    }
+
+    #[test]
+    fn console_hands_a_windows_browser_a_private_page_never_the_url() {
+        let stand_in = StandIn::start();
+        let signin = SsoStandIn::start();
+        let mut env = profiles(&stand_in);
+        // A browser that only records what it was given. It inherits rolesh's stderr, so the
+        // run's output is complete only once it has exited and written its record.
+        let (browser, log) = (env.bin_dir().join("browser.cmd"), env.root().join("browser.log"));
+        std::fs::write(&browser, format!("@echo %~1>> \"{}\"\r\n", windows_path(&log))).unwrap();
+        env.set("ROLESH_SIGNIN_URL", signin.signin_url()).set("ROLESH_BROWSER", windows_path(&browser));
+        let outcome = env.run(["console", "deployer"]);
+        outcome.assert_ok();
+        let token = signin.signins().pop().expect("a sign-in token").signin_token;
+        let opened: Vec<String> =
+            std::fs::read_to_string(&log).unwrap_or_default().lines().map(|l| l.trim_end().to_owned()).collect();
+        assert_eq!(opened.len(), 1, "{opened:?}\n{outcome}");
+        let pages = format!("{}\\console\\", windows_path(&env.state_dir()));
+        assert!(opened[0].starts_with(&pages) && opened[0].ends_with(".html"), "{opened:?}");
+        assert!(!opened[0].contains(&token) && !outcome.stderr.contains(&token), "{outcome}");
+        let html = std::fs::read_to_string(Wine::get().unix_path(&opened[0])).unwrap();
+        assert!(html.contains(&format!("content=\"0;url={}?Action=login&amp;", signin.signin_url())), "{html}");
+        assert!(html.contains(&format!("SigninToken={token}")), "{html}");
     }
 }

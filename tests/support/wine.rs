@@ -62,12 +62,13 @@ impl Wine {
         })
     }
 
-    /// Starts the server for good unless one runs (exit status 2), then the services through
-    /// `wineboot`, both with no output. `scripts/test` has usually done this already and stops
-    /// the server at the end.
+    /// Starts the server unless one runs (exit status 2), then the services through
+    /// `wineboot`, both with no output. `scripts/test` has done this already and stops the
+    /// server at the end; one started here, for a run of this file alone, stops itself a
+    /// minute after the last Wine program, as no test can stop it once all have run.
     fn start(&self) {
-        let status = self.quiet(Command::new(SERVER).arg("--persistent"));
-        assert!(status.success() || status.code() == Some(2), "wineserver --persistent failed: {status:?}");
+        let status = self.quiet(Command::new(SERVER).arg("--persistent=60"));
+        assert!(status.success() || status.code() == Some(2), "wineserver --persistent=60 failed: {status:?}");
         let status = self.quiet(Command::new(LOADER).arg("wineboot"));
         assert!(status.success(), "wineboot failed: {status:?}");
     }
