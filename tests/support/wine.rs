@@ -157,6 +157,10 @@ pub fn windows_path(path: &Path) -> String {
     format!("Z:{}", path.replace('/', "\\"))
 }
 
+/// Where the AWS files are: a name with a space and a letter outside ASCII, as a Windows
+/// profile directory (`C:\Users\José Silva`) may have.
+const AWS_DIR: &str = "AWS files é";
+
 /// A throw-away directory with the AWS files, the credential cache and the session ledger for
 /// `rolesh.exe`, and the STS endpoint it talks to.
 pub struct WinEnv {
@@ -170,7 +174,7 @@ impl WinEnv {
     pub fn new(endpoint: &str) -> WinEnv {
         let dir = tempfile::Builder::new().prefix("rolesh-wine-").tempdir().expect("could not create a temp dir");
         let env = WinEnv { dir, endpoint: endpoint.to_owned(), vars: BTreeMap::new() };
-        for sub in ["aws", "cache", "state", "bin"] {
+        for sub in [AWS_DIR, "cache", "state", "bin"] {
             std::fs::create_dir_all(env.root().join(sub)).expect("could not create the test directory");
         }
         env.config("").credentials("");
@@ -186,11 +190,11 @@ impl WinEnv {
     }
 
     pub fn config_path(&self) -> PathBuf {
-        self.root().join("aws/config")
+        self.root().join(AWS_DIR).join("config")
     }
 
     pub fn credentials_path(&self) -> PathBuf {
-        self.root().join("aws/credentials")
+        self.root().join(AWS_DIR).join("credentials")
     }
 
     /// `ROLESH_STATE_DIR`: this test's own session ledger.
