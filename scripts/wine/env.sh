@@ -12,9 +12,10 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 [[ $target_dir == /* ]] || target_dir="$root/$target_dir"
 wine_dir="$target_dir/wine"
 export WINEPREFIX="$wine_dir/prefix"
-# No Wine diagnostics on stderr (tests read rolesh's), and no offer to install Mono or Gecko.
+# No Wine diagnostics on stderr (tests read rolesh's), no offer to install Mono or Gecko, and
+# no menu entries for the prefix in the home directory (winemenubuilder).
 export WINEDEBUG=-all
-export WINEDLLOVERRIDES="mscoree,mshtml="
+export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 
 # Starts the prefix's server and its services with no output and no input: a Wine server, and
 # the services that the first Wine program starts, keep open whatever output they started with,

@@ -91,13 +91,13 @@ impl Wine {
     }
 
     /// Only what Wine itself needs: its prefix, no diagnostics on stderr (tests read
-    /// rolesh's), and no offer to install Mono or Gecko.
+    /// rolesh's), no offer to install Mono or Gecko, no menu entries in the home directory.
     fn wine_env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
         command
             .env_clear()
             .env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all")
-            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+            .env("WINEDLLOVERRIDES", "mscoree,mshtml=;winemenubuilder.exe=d")
     }
 
     /// `program` (a Windows program: `cmd`, or a path) run by Wine with `args`, in an empty
