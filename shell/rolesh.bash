@@ -2,18 +2,24 @@
 # rolesh hook for bash (5.0 or newer): add  eval "$(rolesh init bash)"  to ~/.bashrc.
 #
 # `rolesh use` and `rolesh unuse` must change this shell, so `rolesh` is a function: for
-# those two it runs the binary, which prints shell code on stdout, and evals that code. Every
-# other subcommand goes straight to the binary. Works under `set -euo pipefail`.
+# those two (and `dir-changed`, which the --auto-dir part runs) it runs the binary, which
+# prints shell code on stdout, and evals that code. Every other subcommand goes straight to
+# the binary. Works under `set -euo pipefail`.
 
 # The binary reads the saved environment (this shell's private __rolesh_restore, never
 # exported: it may hold keys the session hides from children) on stdin, so nothing it
 # starts can find it in its environment; it also gets the shell's pid, whose exit ends the
-# session.
+# session. A pipe from the printf builtin, not a here-string: bash 5.0 writes a here-string
+# to a temp file, which a killed shell would leave behind. The status is rolesh's own, even
+# under pipefail.
 rolesh() {
     case "${1-}" in
-    use | unuse)
+    use | unuse | dir-changed)
         local __rolesh_code
-        __rolesh_code=$(command ::ROLESH:: "$1" --shell-hook bash --shell-pid "$$" "${@:2}" <<<"${__rolesh_restore-}") || return
+        __rolesh_code=$(
+            printf '%s\n' "${__rolesh_restore-}" | command ::ROLESH:: "$1" --shell-hook bash --shell-pid "$$" "${@:2}"
+            exit "${PIPESTATUS[1]}"
+        ) || return
         eval "${__rolesh_code}"
         ;;
     *)
@@ -55,11 +61,31 @@ __rolesh_hook() {
     if [[ ${ROLESH_EXPIRES-} =~ ^[0-9]{1,12}$ ]] && ((EPOCHSECONDS >= 10#${ROLESH_EXPIRES})); then
         # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
         rolesh unuse --expired ||
-            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION
+            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION ROLESH_DIR
+        # ::AUTO-DIR::
+        # The directory may give its role again: look at it as if just entered.
+        __rolesh_dir_last=
+        # ::END-AUTO-DIR::
     fi
+    # ::AUTO-DIR::
+    __rolesh_dir_check
+    # ::END-AUTO-DIR::
     __rolesh_prompt_update
     return "${__rolesh_status}"
 }
+
+# ::AUTO-DIR::
+# With --auto-dir: when $PWD is not where the last prompt was, the binary reads the
+# directory's .rolesh (the innermost above it) and prints what to change: take the role of a
+# file the user allowed, leave a directory's session on the way out, or nothing (one line on
+# stderr says why a file is not used). A prompt in the same directory starts no process.
+# bash has no hook on `cd` itself, so in `cd x && cmd` the switch comes after `cmd`.
+__rolesh_dir_check() {
+    [[ ${PWD} != "${__rolesh_dir_last-}" ]] || return 0
+    __rolesh_dir_last=${PWD}
+    rolesh dir-changed || :
+}
+# ::END-AUTO-DIR::
 
 # Run last in PROMPT_COMMAND, so hooks before it (starship's, say) still see $PIPESTATUS.
 # A newline separates commands whatever the old value ends with; for the array form

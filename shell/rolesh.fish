@@ -2,8 +2,9 @@
 # ~/.config/fish/config.fish.
 #
 # `rolesh use` and `rolesh unuse` must change this shell, so `rolesh` is a function: for
-# those two it runs the binary, which prints shell code on stdout, and sources that code.
-# Every other subcommand goes straight to the binary.
+# those two (and `dir-changed`, which the --auto-dir part runs) it runs the binary, which
+# prints shell code on stdout, and sources that code. Every other subcommand goes straight to
+# the binary.
 
 # The binary reads the saved environment (this shell's private __rolesh_restore, never
 # exported: it may hold keys the session hides from children) on stdin, so nothing it
@@ -11,7 +12,7 @@
 # session.
 function rolesh --description 'AWS STS AssumeRole sessions in the shell'
     switch "$argv[1]"
-        case use unuse
+        case use unuse dir-changed
             set -l __rolesh_restore_now
             set -q __rolesh_restore; and set __rolesh_restore_now $__rolesh_restore
             set -l code (printf '%s\n' "$__rolesh_restore_now" | command ::ROLESH:: $argv[1] --shell-hook fish --shell-pid $fish_pid $argv[2..-1])
@@ -49,10 +50,36 @@ end
 # and $pipestatus as they were, and defining the function again replaces it, so loading
 # twice adds nothing.
 function __rolesh_hook --on-event fish_prompt
-    string match -qr '^[0-9]{1,12}$' -- "$ROLESH_EXPIRES"; or return 0
-    if test (date +%s) -ge $ROLESH_EXPIRES
+    if string match -qr '^[0-9]{1,12}$' -- "$ROLESH_EXPIRES"; and test (date +%s) -ge $ROLESH_EXPIRES
         # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
         rolesh unuse --expired
-        or set -e AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION
+        or set -e AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION ROLESH_DIR
+        # ::AUTO-DIR::
+        # The directory may give its role again: look at it as if just entered.
+        set -g __rolesh_dir_last
+        # ::END-AUTO-DIR::
     end
+    # ::AUTO-DIR::
+    # The PWD handler covers every `cd`; this covers the first prompt and a session that just
+    # expired.
+    test "$PWD" = "$__rolesh_dir_last"; or __rolesh_dir_check
+    # ::END-AUTO-DIR::
 end
+
+# ::AUTO-DIR::
+# With --auto-dir: on every change of directory, the binary reads the directory's .rolesh
+# (the innermost above it) and prints what to change: take the role of a file the user
+# allowed, leave a directory's session on the way out, or nothing (one line on stderr says
+# why a file is not used). It runs as `cd` returns, so `cd x; and cmd` runs `cmd` with the
+# directory's role; a prompt without a change of directory starts no process.
+function __rolesh_dir_changed --on-variable PWD
+    # Only in the shell at the prompt: config.fish is read by scripts too.
+    status is-interactive; or return 0
+    __rolesh_dir_check
+end
+
+function __rolesh_dir_check
+    set -g __rolesh_dir_last $PWD
+    rolesh dir-changed
+end
+# ::END-AUTO-DIR::

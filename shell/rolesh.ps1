@@ -2,8 +2,9 @@
 #   Invoke-Expression (& rolesh init powershell | Out-String)
 #
 # `rolesh use` and `rolesh unuse` must change this session, so `rolesh` is a function: for
-# those two it runs the binary, which prints PowerShell code on stdout, and runs that code.
-# Every other subcommand goes straight to the binary. Works under Set-StrictMode -Version Latest.
+# those two (and `dir-changed`, which the --auto-dir part runs) it runs the binary, which
+# prints PowerShell code on stdout, and runs that code. Every other subcommand goes straight
+# to the binary. Works under Set-StrictMode -Version Latest.
 
 # This session's saved environment (what `unuse` restores). A global variable, not $env:, as
 # it may hold keys the session hides from child processes.
@@ -13,7 +14,7 @@ if (-not (Test-Path -LiteralPath Variable:global:__rolesh_restore)) {
 
 function global:rolesh {
     $sub = if ($args.Count -gt 0) { [string]$args[0] } else { '' }
-    if ($sub -ne 'use' -and $sub -ne 'unuse') {
+    if ($sub -notin 'use', 'unuse', 'dir-changed') {
         & ::ROLESH:: @args
         return
     }
@@ -65,26 +66,70 @@ function global:__rolesh_prompt {
 # this starts no process.
 function global:__rolesh_hook {
     $expires = $env:ROLESH_EXPIRES
-    if ($expires -notmatch '^[0-9]{1,12}$') {
-        return
+    if ($expires -match '^[0-9]{1,12}$' -and [DateTimeOffset]::UtcNow.ToUnixTimeSeconds() -ge [long]$expires) {
+        $cleared = $false
+        try {
+            rolesh unuse --expired
+            $cleared = $LASTEXITCODE -eq 0
+        } catch {
+            Write-Warning "rolesh: $_"
+        }
+        if (-not $cleared) {
+            # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
+            foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION', 'ROLESH_PROFILE', 'ROLESH_EXPIRES', 'ROLESH_SESSION', 'ROLESH_DIR') {
+                Remove-Item -LiteralPath "Env:$name" -ErrorAction Ignore
+            }
+        }
+        # ::AUTO-DIR::
+        # The directory may give its role again: look at it as if just entered.
+        $global:__rolesh_dir_last = ''
+        # ::END-AUTO-DIR::
     }
-    if ([DateTimeOffset]::UtcNow.ToUnixTimeSeconds() -lt [long]$expires) {
-        return
+    # ::AUTO-DIR::
+    # LocationChangedAction covers every change of location on PowerShell 7; this covers the
+    # first prompt, a session that just expired, and Windows PowerShell 5.1, which has no such
+    # hook.
+    if ($PWD.Path -ne $global:__rolesh_dir_last) {
+        __rolesh_dir_changed
     }
-    $cleared = $false
+    # ::END-AUTO-DIR::
+}
+
+# ::AUTO-DIR::
+# With --auto-dir: on a change of location, the binary (started in the new location) reads
+# the directory's .rolesh (the innermost above it) and prints what to change: take the role
+# of a file the user allowed, leave a directory's session on the way out, or nothing (one
+# line on stderr says why a file is not used). A prompt without a change starts no process.
+function global:__rolesh_dir_changed {
+    $global:__rolesh_dir_last = $PWD.Path
+    # A change of location sets no exit code: keep the one the last native command left.
+    $hadExitCode = Test-Path -LiteralPath Variable:global:LASTEXITCODE
+    $exitCode = if ($hadExitCode) { $global:LASTEXITCODE } else { 0 }
     try {
-        rolesh unuse --expired
-        $cleared = $LASTEXITCODE -eq 0
+        rolesh dir-changed
     } catch {
         Write-Warning "rolesh: $_"
     }
-    if (-not $cleared) {
-        # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
-        foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION', 'ROLESH_PROFILE', 'ROLESH_EXPIRES', 'ROLESH_SESSION') {
-            Remove-Item -LiteralPath "Env:$name" -ErrorAction Ignore
-        }
+    if ($hadExitCode) {
+        $global:LASTEXITCODE = $exitCode
+    } else {
+        Remove-Variable -Name LASTEXITCODE -Scope Global -ErrorAction Ignore
     }
 }
+
+# Added once, after any action already there (loading twice does not stack).
+if (-not (Test-Path -LiteralPath Variable:global:__rolesh_dir_last)) {
+    $global:__rolesh_dir_last = ''
+    if ($PSVersionTable.PSVersion.Major -ge 7) {
+        $ExecutionContext.SessionState.InvokeCommand.LocationChangedAction = [Delegate]::Combine(
+            $ExecutionContext.SessionState.InvokeCommand.LocationChangedAction,
+            [EventHandler[System.Management.Automation.LocationChangedEventArgs]] {
+                param([object] $source, [System.Management.Automation.LocationChangedEventArgs] $eventArgs)
+                __rolesh_dir_changed
+            })
+    }
+}
+# ::END-AUTO-DIR::
 
 # Wrap the existing prompt once (loading twice does not stack): run the hook, give the old
 # prompt the same $? and $LASTEXITCODE it would have seen, and return its text.

@@ -2,8 +2,9 @@
 # (shellcheck has no zsh mode; the tests check this file with `zsh -n`.)
 #
 # `rolesh use` and `rolesh unuse` must change this shell, so `rolesh` is a function: for
-# those two it runs the binary, which prints shell code on stdout, and evals that code. Every
-# other subcommand goes straight to the binary. Works under `setopt nounset err_exit`.
+# those two (and `dir-changed`, which the --auto-dir part runs) it runs the binary, which
+# prints shell code on stdout, and evals that code. Every other subcommand goes straight to
+# the binary. Works under `setopt nounset err_exit`.
 
 # $EPOCHSECONDS without forking `date`.
 zmodload zsh/datetime
@@ -11,12 +12,16 @@ zmodload zsh/datetime
 # The binary reads the saved environment (this shell's private __rolesh_restore, never
 # exported: it may hold keys the session hides from children) on stdin, so nothing it
 # starts can find it in its environment; it also gets the shell's pid, whose exit ends the
-# session.
+# session. A pipe from the print builtin, not a here-string: zsh writes a here-string to a
+# temp file, which a killed shell would leave behind. The status is rolesh's own.
 rolesh() {
     case "${1-}" in
-    use | unuse)
+    use | unuse | dir-changed)
         local __rolesh_code
-        __rolesh_code="$(command ::ROLESH:: "$1" --shell-hook zsh --shell-pid "$$" "${@:2}" <<<"${__rolesh_restore-}")" || return
+        __rolesh_code="$(
+            print -r -- "${__rolesh_restore-}" | command ::ROLESH:: "$1" --shell-hook zsh --shell-pid "$$" "${@:2}"
+            exit "${pipestatus[2]}"
+        )" || return
         eval "${__rolesh_code}"
         ;;
     *)
@@ -59,8 +64,16 @@ __rolesh_hook() {
     if [[ ${ROLESH_EXPIRES-} == <-> && ${#ROLESH_EXPIRES} -le 12 ]] && (( EPOCHSECONDS >= 10#${ROLESH_EXPIRES} )); then
         # If the binary is gone, at least drop what the session set (restore::SESSION_VARS).
         rolesh unuse --expired ||
-            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION
+            unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CREDENTIAL_EXPIRATION ROLESH_PROFILE ROLESH_EXPIRES ROLESH_SESSION ROLESH_DIR
+        # ::AUTO-DIR::
+        # The directory may give its role again: look at it as if just entered.
+        typeset -g __rolesh_dir_last=
+        # ::END-AUTO-DIR::
     fi
+    # ::AUTO-DIR::
+    # chpwd covers every `cd`; this covers the first prompt and a session that just expired.
+    [[ $PWD == "${__rolesh_dir_last-}" ]] || __rolesh_dir_check
+    # ::END-AUTO-DIR::
     __rolesh_prompt_update
     return 0
 }
@@ -70,3 +83,28 @@ typeset -ga precmd_functions
 if (( ! ${precmd_functions[(I)__rolesh_hook]} )); then
     precmd_functions+=(__rolesh_hook)
 fi
+
+# ::AUTO-DIR::
+# With --auto-dir: on every change of directory (cd, pushd, popd), the binary reads the
+# directory's .rolesh (the innermost above it) and prints what to change: take the role of a
+# file the user allowed, leave a directory's session on the way out, or nothing (one line on
+# stderr says why a file is not used). It runs as `cd` returns, so `cd x && cmd` runs `cmd`
+# with the directory's role; a prompt without a change of directory starts no process.
+__rolesh_chpwd() {
+    # Only in the shell at the prompt: not in a script, nor in a subshell `( cd x; make )`,
+    # whose changes would be lost with it.
+    [[ -o interactive ]] && (( ! ZSH_SUBSHELL )) || return 0
+    __rolesh_dir_check
+}
+
+__rolesh_dir_check() {
+    typeset -g __rolesh_dir_last=$PWD
+    rolesh dir-changed || :
+    return 0
+}
+
+typeset -ga chpwd_functions
+if (( ! ${chpwd_functions[(I)__rolesh_chpwd]} )); then
+    chpwd_functions+=(__rolesh_chpwd)
+fi
+# ::END-AUTO-DIR::

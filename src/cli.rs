@@ -113,7 +113,8 @@ pub enum Command {
         ~/.bashrc                   eval \"$(rolesh init bash)\"\n  \
         ~/.zshrc                    eval \"$(rolesh init zsh)\"\n  \
         ~/.config/fish/config.fish  rolesh init fish | source\n  \
-        $PROFILE                    Invoke-Expression (& rolesh init powershell | Out-String)")]
+        $PROFILE                    Invoke-Expression (& rolesh init powershell | Out-String)\n\
+        With --auto-dir, entering a directory whose .rolesh you allowed (`rolesh allow`) takes its role.")]
     Init(InitArgs),
     /// Print the session for a prompt (`dev 42m`); nothing outside one
     Prompt(PromptArgs),
@@ -122,6 +123,31 @@ pub enum Command {
     Login(LoginArgs),
     /// Open the AWS web console signed in as a profile's role
     Console(ConsoleArgs),
+    /// Check a profile step by step and say why it is (or would be) denied
+    #[command(arg_required_else_help = true)]
+    Doctor(DoctorArgs),
+    /// Let a directory's .rolesh switch this shell to its profile (with `rolesh init SHELL --auto-dir`)
+    Allow(DirArgs),
+    /// Refuse a directory's .rolesh: entering its tree changes nothing
+    Deny(DirArgs),
+    /// List the .rolesh files allowed or denied, forgetting those that are gone
+    Trust,
+    /// Called by the `--auto-dir` hook when the shell's directory changed.
+    #[command(hide = true)]
+    DirChanged(DirChangedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// The directory: its .rolesh, or the innermost one above it [default: the current directory]
+    #[arg(value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DirChangedArgs {
+    #[command(flatten)]
+    pub hook: HookArgs,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +173,19 @@ pub struct ConsoleArgs {
     /// Print the sign-in URL on stdout instead of opening a browser (it is console access: keep it private)
     #[arg(long)]
     pub stdout: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Profile name from ~/.aws/config, or a role ARN
+    #[arg(add = ArgValueCandidates::new(crate::completions::profiles))]
+    pub profile: String,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// The flags of `exec` and `use`, to check what they would do (the cache is never used)
+    #[command(flatten)]
+    pub session: SessionArgs,
 }
 
 /// How to get a session: shared by every command that assumes a role.
@@ -271,6 +310,9 @@ pub struct UnuseArgs {
 pub struct InitArgs {
     /// The shell to print the hook for [default: the calling shell (the parent process), else $SHELL's]
     pub shell: Option<Shell>,
+    /// Also take the role of an allowed .rolesh on entering its directory, and leave it on the way out
+    #[arg(long)]
+    pub auto_dir: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use crate::profile::Config;
 use crate::shell::Shell;
 
 /// The variable that turns a run of rolesh into a completion request.
-pub const VAR: &str = "ROLESH_COMPLETE";
+pub const VAR: &str = crate::env::COMPLETE;
 
 /// Answers a completion request and exits, if this run is one; call first thing in `main`
 /// with the command line's definition (`Cli::command`).
@@ -44,7 +44,7 @@ pub fn sso_names() -> Vec<CompletionCandidate> {
     let Ok(cfg) = Config::load(&Env::from_process()) else {
         return Vec::new();
     };
-    let profiles = cfg.profiles.values().filter(|p| p.is_sso() || p.has("sso_session")).map(|p| p.name.clone());
+    let profiles = cfg.profiles.values().filter(|p| p.logs_in_to_sso()).map(|p| p.name.clone());
     cfg.sso_sessions.keys().cloned().chain(profiles).map(CompletionCandidate::new).collect()
 }
 

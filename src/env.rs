@@ -11,12 +11,15 @@ use std::process::Command;
 /// and the variables that turn a run into a completion request.
 pub const PRIVATE: &[&str] = &[
     "ROLESH_RESTORE",
-    crate::completions::VAR,
+    COMPLETE,
     "_CLAP_COMPLETE_INDEX",
     "_CLAP_COMPLETE_COMP_TYPE",
     "_CLAP_COMPLETE_SPACE",
     "_CLAP_IFS",
 ];
+
+/// The variable that turns a run of rolesh into a completion request.
+pub const COMPLETE: &str = "ROLESH_COMPLETE";
 
 #[derive(Clone, Default)]
 pub struct Env {

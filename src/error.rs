@@ -66,7 +66,11 @@ pub enum Error {
     #[error("could not {doing} {}: {source}", .path.display())]
     State { doing: String, path: PathBuf, source: std::io::Error },
 
-    /// Other local trouble (stdout closed, a damaged saved environment, a runtime).
+    /// The shell hook's saved environment (`__rolesh_restore`) is damaged or unreadable.
+    #[error("{0}")]
+    SavedEnvironment(String),
+
+    /// Anything else that went wrong here (stdout closed, a browser that would not start).
     #[error("{0}")]
     Local(String),
 
@@ -161,7 +165,8 @@ impl Error {
             Error::Mfa { .. } => code::MFA,
             Error::SsoToken { .. } => code::DENIED,
             Error::Sts(f) => f.kind.exit_code(),
-            Error::State { .. } | Error::Local(_) => code::STATE,
+            Error::State { .. } | Error::SavedEnvironment(_) => code::STATE,
+            Error::Local(_) => code::FAILURE,
             Error::CommandNotFound(_) => code::NOT_FOUND,
             Error::NotExecutable(_) => code::NOT_EXECUTABLE,
         };
@@ -189,19 +194,6 @@ impl Error {
     /// STS refused a duration above the one hour it allows role-chained sessions.
     pub fn is_role_chaining_limit(&self) -> bool {
         matches!(self, Error::Sts(f) if f.kind == StsKind::DurationTooLong && f.message.contains("role chaining"))
-    }
-
-    /// The profile the error is about, where there is one.
-    pub fn profile(&self) -> Option<&str> {
-        match self {
-            Error::UnknownProfile { name, .. } => Some(name),
-            Error::DanglingSource { profile, .. }
-            | Error::BadValue { profile, .. }
-            | Error::Process { profile, .. } => Some(profile),
-            Error::Config { profile, .. } | Error::Mfa { profile, .. } => profile.as_deref(),
-            Error::Sts(f) => Some(&f.profile),
-            _ => None,
-        }
     }
 
     /// The error as `main` prints it: one line, its causes joined with `: `, and every
@@ -241,9 +233,13 @@ impl std::fmt::Display for Warning {
     }
 }
 
-/// Prints warnings to stderr: the one place the library's warnings reach the user.
+/// Prints warnings to stderr: the one place the library's warnings reach the user. The same
+/// warning twice (the cache is looked at before and after taking its lock) is said once.
 pub fn print_warnings(warnings: &[Warning]) {
-    for w in warnings {
+    for (i, w) in warnings.iter().enumerate() {
+        if warnings[..i].contains(w) {
+            continue;
+        }
         eprintln!("rolesh: warning: {}", crate::display::escape(&w.to_string().replace(['\n', '\r'], " ")));
     }
 }

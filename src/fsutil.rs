@@ -181,7 +181,26 @@ pub fn read_config(path: &Path, max_len: u64) -> Result<Option<Vec<u8>>, FileErr
     read_checked(path, max_len, true, Trust::MeOrRoot)
 }
 
+/// Reads a small file the user keeps outside rolesh's directories (a project's `.rolesh`).
+/// `Ok(None)` if it is missing. Refuses a symlink (a link could lend one directory's file to
+/// another), anything but a regular file, a file not owned by the user (root included) or that
+/// others can write, and more than `max_len` bytes. The directory is not checked: a project's
+/// directory is often shared, and the file's own owner and mode are what the user vouches for.
+pub fn read_owned(path: &Path, max_len: u64) -> Result<Option<Vec<u8>>, FileError> {
+    read_checked_in(path, max_len, false, Trust::Me, false)
+}
+
 fn read_checked(path: &Path, max_len: u64, follow: bool, trust: Trust) -> Result<Option<Vec<u8>>, FileError> {
+    read_checked_in(path, max_len, follow, trust, trust == Trust::Me)
+}
+
+fn read_checked_in(
+    path: &Path,
+    max_len: u64,
+    follow: bool,
+    trust: Trust,
+    check_dir: bool,
+) -> Result<Option<Vec<u8>>, FileError> {
     // A look before opening so that a device is never opened at all (opening some has side
     // effects); what counts is the fstat after opening.
     let pre = if follow { fs::metadata(path) } else { fs::symlink_metadata(path) };
@@ -193,7 +212,7 @@ fn read_checked(path: &Path, max_len: u64, follow: bool, trust: Trust) -> Result
         }
         Ok(_) => {}
     }
-    if trust == Trust::Me {
+    if check_dir {
         check_parent(path).map_err(|e| FileError::Directory(Box::new(e)))?;
     }
     let Some(file) = open_checked(path, follow, trust, max_len)? else { return Ok(None) };
@@ -363,7 +382,7 @@ pub fn sweep_temp_files(dir: &Path, name: Option<&str>, min_age: Duration) -> us
             continue;
         }
         let old = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age > min_age);
-        if (old || !process_alive(pid)) && fs::remove_file(entry.path()).is_ok() {
+        if (old || !crate::sys::alive(pid, None)) && fs::remove_file(entry.path()).is_ok() {
             removed += 1;
         }
     }
@@ -505,18 +524,6 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-#[cfg(unix)]
-fn process_alive(pid: u32) -> bool {
-    // 0 and negative pids name process groups, not a writer.
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
 // ---- Windows ----
 
 #[cfg(windows)]
@@ -560,24 +567,6 @@ fn create_dirs(dir: &Path) -> io::Result<()> {
 
 #[cfg(windows)]
 fn sync_dir(_dir: &Path) {}
-
-#[cfg(windows)]
-fn process_alive(pid: u32) -> bool {
-    use windows_sys::Win32::Foundation::{CloseHandle, ERROR_ACCESS_DENIED, GetLastError, STILL_ACTIVE};
-    use windows_sys::Win32::System::Threading::{GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION};
-    // SAFETY: the handle is checked for null and closed once; `code` outlives the call.
-    unsafe {
-        let handle = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
-        if handle.is_null() {
-            // Another user's process may refuse us and still run.
-            return GetLastError() == ERROR_ACCESS_DENIED;
-        }
-        let mut code = 0u32;
-        let ok = GetExitCodeProcess(handle, &mut code) != 0;
-        CloseHandle(handle);
-        !ok || code == STILL_ACTIVE as u32
-    }
-}
 
 #[cfg(windows)]
 mod win {
@@ -920,6 +909,29 @@ mod tests {
             assert!(lock(&p, Duration::from_secs(1)).unwrap_err().to_string().contains("owned by another user"));
             let r = read_config(&p, 100);
             assert_eq!(r.is_ok(), real == 0, "only root may own a config file besides the user: {r:?}");
+        }
+
+        /// A project's `.rolesh`: the file's own owner and mode decide, its directory does not
+        /// (projects live in shared trees), and a symlink is never followed.
+        #[test]
+        fn read_owned_checks_the_file_but_not_its_directory_and_never_follows_a_link() {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join(".rolesh");
+            fs::write(&p, b"profile = dev\n").unwrap();
+            chmod(&p, 0o644);
+            chmod(dir.path(), 0o777);
+            assert_eq!(read_owned(&p, 100).unwrap().unwrap(), b"profile = dev\n");
+            assert!(read_owned(&dir.path().join("missing"), 100).unwrap().is_none());
+            chmod(&p, 0o664);
+            assert!(matches!(read_owned(&p, 100), Err(FileError::OpenToOthers { mode: 0o664 })));
+            chmod(&p, 0o644);
+            assert!(matches!(read_owned(&p, 5), Err(FileError::TooLarge { .. })));
+            let link = dir.path().join("link");
+            symlink(&p, &link).unwrap();
+            assert!(matches!(read_owned(&link, 100), Err(FileError::NotRegular { kind: SYMLINK })));
+            chmod(dir.path(), 0o700);
+            pose_as_someone_else(&p);
+            assert!(matches!(read_owned(&p, 100), Err(FileError::ForeignOwner { .. })));
         }
 
         #[test]

@@ -4,7 +4,8 @@
 //!
 //! Every change takes an exclusive lock on `sessions.lock` (a separate file, so the lock
 //! survives the rename), re-reads, prunes entries whose process is gone, changes, and writes
-//! through a temp file + fsync + rename; readers take no lock and see the old or the new file,
+//! through a temp file + rename (no fsync: after a power loss none of the processes it lists is
+//! alive anyway); readers take no lock and see the old or the new file,
 //! never half of one. The kernel drops the lock when its holder dies, so a killed rolesh
 //! blocks nobody. A file rolesh cannot read (garbage, empty, truncated, another format) is
 //! moved aside with a warning and the ledger starts afresh: it only describes processes, so
@@ -77,6 +78,10 @@ pub struct Entry {
     /// as it runs. Absent in older files.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub served: bool,
+    /// The directory whose `.rolesh` started the session (a `use` by the `--auto-dir` hook).
+    /// Absent in older files and for every other session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
 }
 
 impl Entry {
@@ -96,6 +101,7 @@ impl Entry {
             started: Utc::now(),
             expires: None,
             served: false,
+            dir: None,
         }
     }
 
@@ -229,7 +235,9 @@ impl Ledger {
     fn change(&self, f: impl FnOnce(&mut Vec<Entry>)) -> Result<Vec<Warning>, Error> {
         let mut warnings = Vec::new();
         let _lock = self.lock(&mut warnings)?;
-        self.remove_stale_temp_files();
+        // A writer killed between creating its temp file and renaming it leaves the temp file
+        // behind; with the lock held no live writer owns one, whatever its age.
+        fsutil::sweep_temp_files(&self.dir, Some(FILE), Duration::ZERO);
         let mut entries = self.load_or_set_aside(&mut warnings)?;
         entries.retain(Entry::is_alive);
         f(&mut entries);
@@ -270,20 +278,6 @@ impl Ledger {
                 vec![]
             }
         })
-    }
-
-    /// A writer killed between creating its temp file and renaming it leaves the temp file
-    /// behind; with the lock held, no live writer owns one.
-    fn remove_stale_temp_files(&self) {
-        let Ok(dir) = fs::read_dir(&self.dir) else { return };
-        let prefix = format!(".{FILE}.");
-        for entry in dir.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && name.ends_with(".tmp") {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
     }
 }
 
@@ -390,6 +384,7 @@ mod tests {
             started: Utc::now(),
             expires: None,
             served: false,
+            dir: None,
         }
     }
 

@@ -4,12 +4,14 @@
 //! cached) → `child` / `commands` (credentials → a process's environment or output).
 //! `docs/ARCHITECTURE.md` draws the layers.
 
+pub mod autodir;
 pub mod child;
 pub mod cli;
 pub mod commands;
 pub mod completions;
 pub mod credentials;
 pub mod display;
+pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod fsutil;

@@ -97,8 +97,8 @@ fn search_path(
 /// The program (and arguments) that opens a URL or a file in the user's browser.
 pub fn browser() -> &'static [&'static str] {
     if cfg!(windows) {
-        // `start`'s first quoted argument is a window title.
-        &["cmd", "/c", "start", ""]
+        // Not `cmd /c start`: cmd would read `&` in a URL as the start of another command.
+        &["rundll32", "url.dll,FileProtocolHandler"]
     } else if cfg!(target_os = "macos") {
         &["open"]
     } else {
@@ -269,11 +269,12 @@ pub mod signals {
         send(sig);
     }
 
-    /// INT and QUIT: the terminal already delivered them to the child's process group, and a
-    /// second copy makes programs such as terraform abort hard instead of stopping
+    /// INT, QUIT and HUP: the terminal already delivered them to the child's process group,
+    /// and a second copy makes programs such as terraform abort hard instead of stopping
     /// gracefully; sent by a process (`kill -INT PID`), they reached rolesh alone and are
     /// forwarded. The kernel marks its own signals (the terminal's among them) with a
-    /// positive `si_code`; `kill`, `sigqueue` and `tkill` give zero or less.
+    /// positive `si_code`; `kill`, `sigqueue` and `tkill` give zero or less (on Linux; other
+    /// systems number them otherwise, so there these are not forwarded at all).
     extern "C" fn forward_if_sent(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
         // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
         let code = if info.is_null() { 1 } else { unsafe { (*info).si_code } };
@@ -292,7 +293,8 @@ pub mod signals {
                 (libc::SIGINT, forward_if_sent as Handler),
                 (libc::SIGQUIT, forward_if_sent),
                 (libc::SIGTERM, forward),
-                (libc::SIGHUP, forward),
+                // A hang-up reaches the child's group from the terminal too.
+                (libc::SIGHUP, forward_if_sent),
                 (libc::SIGUSR1, forward),
                 (libc::SIGUSR2, forward),
             ] {

@@ -320,8 +320,20 @@ fn ls_json_gives_every_field_its_documented_name_and_type() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.len(), 2);
-    let names =
-        ["id", "kind", "profile", "role_arn", "pid", "tty", "parent", "started", "expires", "seconds_left", "served"];
+    let names = [
+        "id",
+        "kind",
+        "profile",
+        "role_arn",
+        "pid",
+        "tty",
+        "parent",
+        "started",
+        "expires",
+        "seconds_left",
+        "served",
+        "dir",
+    ];
     for row in &rows {
         let keys: BTreeSet<&str> = row.keys().map(String::as_str).collect();
         assert_eq!(keys, BTreeSet::from(names));
@@ -329,7 +341,7 @@ fn ls_json_gives_every_field_its_documented_name_and_type() {
         assert!(row["id"].is_string() && row["profile"].is_string() && row["started"].is_string());
         assert!(["exec", "shell", "use"].contains(&row["kind"].as_str().unwrap()));
         assert!(row["pid"].is_u64());
-        assert!(["role_arn", "tty", "parent", "expires"].iter().all(|k| string_or_null(k)));
+        assert!(["role_arn", "tty", "parent", "expires", "dir"].iter().all(|k| string_or_null(k)));
         assert!(row["seconds_left"].is_i64() || row["seconds_left"].is_null());
         chrono::DateTime::parse_from_rfc3339(row["started"].as_str().unwrap()).unwrap();
     }

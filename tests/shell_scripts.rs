@@ -47,10 +47,16 @@ fn hook(shell: Shell) -> String {
     String::from_utf8(init::hook(shell, OsStr::new(SHOWN_PATH))).unwrap()
 }
 
+/// The hook `rolesh init SHELL --auto-dir` prints.
+fn auto_dir_hook(shell: Shell) -> String {
+    String::from_utf8(init::hook_with(shell, OsStr::new(SHOWN_PATH), true)).unwrap()
+}
+
 #[test]
 fn every_hook_matches_its_snapshot() {
     for shell in SHELLS {
         insta::assert_snapshot!(format!("init_{}", shell.name()), hook(shell));
+        insta::assert_snapshot!(format!("init_{}_auto_dir", shell.name()), auto_dir_hook(shell));
     }
 }
 
@@ -65,8 +71,10 @@ fn use_and_unuse_output_matches_its_snapshot() {
 #[test]
 fn shellcheck_passes_the_bash_hook_and_the_bash_use_output() {
     let dir = tempfile::tempdir().unwrap();
-    let hook_file = write_temp(dir.path(), "hook.bash", &hook(Shell::Bash));
-    run_ok("shellcheck", &["--enable=all".as_ref(), hook_file.as_os_str()]);
+    for (name, text) in [("hook.bash", hook(Shell::Bash)), ("auto-dir.bash", auto_dir_hook(Shell::Bash))] {
+        let hook_file = write_temp(dir.path(), name, &text);
+        run_ok("shellcheck", &["--enable=all".as_ref(), hook_file.as_os_str()]);
+    }
     let (used, unused) = use_and_unuse(Shell::Bash);
     for (name, code) in [("use.bash", used), ("unuse.bash", unused)] {
         let f = write_temp(dir.path(), name, &code);
@@ -87,7 +95,12 @@ fn the_hook_sources_are_formatted() {
 fn zsh_parses_the_zsh_hook_and_use_output() {
     let dir = tempfile::tempdir().unwrap();
     let (used, unused) = use_and_unuse(Shell::Zsh);
-    for (name, code) in [("hook.zsh", hook(Shell::Zsh)), ("use.zsh", used), ("unuse.zsh", unused)] {
+    for (name, code) in [
+        ("hook.zsh", hook(Shell::Zsh)),
+        ("auto-dir.zsh", auto_dir_hook(Shell::Zsh)),
+        ("use.zsh", used),
+        ("unuse.zsh", unused),
+    ] {
         let f = write_temp(dir.path(), name, &code);
         run_ok("zsh", &["-n".as_ref(), f.as_os_str()]);
     }
@@ -97,7 +110,12 @@ fn zsh_parses_the_zsh_hook_and_use_output() {
 fn fish_parses_the_fish_hook_and_use_output() {
     let dir = tempfile::tempdir().unwrap();
     let (used, unused) = use_and_unuse(Shell::Fish);
-    for (name, code) in [("hook.fish", hook(Shell::Fish)), ("use.fish", used), ("unuse.fish", unused)] {
+    for (name, code) in [
+        ("hook.fish", hook(Shell::Fish)),
+        ("auto-dir.fish", auto_dir_hook(Shell::Fish)),
+        ("use.fish", used),
+        ("unuse.fish", unused),
+    ] {
         let f = write_temp(dir.path(), name, &code);
         run_ok("fish", &["--no-execute".as_ref(), f.as_os_str()]);
     }
@@ -137,6 +155,7 @@ fn assert_pwsh_parses(what: &str, code: &str) {
 #[test]
 fn the_powershell_hook_and_use_output_parse() {
     assert_pwsh_parses("init powershell", &hook(Shell::Pwsh));
+    assert_pwsh_parses("init powershell --auto-dir", &auto_dir_hook(Shell::Pwsh));
     let (used, unused) = use_and_unuse(Shell::Pwsh);
     assert_pwsh_parses("use", &used);
     assert_pwsh_parses("unuse", &unused);
@@ -168,6 +187,49 @@ fn bash_hook_loads_cleanly_under_strict_mode_and_only_once() {
         &[],
     );
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
+
+/// The --auto-dir hook loads as cleanly, installs its parts once, and its first prompt (in a
+/// directory without a .rolesh) prints nothing and changes nothing. A script's `cd` (these
+/// shells are not interactive) does not run rolesh: only a shell at a prompt follows its
+/// directory.
+#[test]
+fn the_auto_dir_hooks_load_cleanly_under_strict_mode_and_only_once() {
+    let bash = run_script(
+        "bash",
+        &["--norc", "--noprofile", "-euo", "pipefail"],
+        r#"eval "$(rolesh init bash --auto-dir)"; eval "$(rolesh init bash --auto-dir)"
+           [[ $PROMPT_COMMAND == '__rolesh_hook && :' ]] || { echo "PROMPT_COMMAND=$PROMPT_COMMAND"; exit 1; }
+           false || __rolesh_hook || [[ $? == 1 ]]
+           [[ $__rolesh_dir_last == "$PWD" ]] || { echo "not checked: ${__rolesh_dir_last-unset}"; exit 1; }"#,
+        &[],
+    );
+    assert_eq!((bash.stdout.as_str(), bash.stderr.as_str()), ("", ""), "bash");
+    let zsh = run_script(
+        "zsh",
+        &["-f", "-o", "nounset", "-o", "err_exit", "-o", "pipe_fail", "-o", "warn_create_global"],
+        r#"eval "$(rolesh init zsh --auto-dir)"; eval "$(rolesh init zsh --auto-dir)"
+           [[ ${precmd_functions[*]} == __rolesh_hook ]] || { print -r -- "precmd=$precmd_functions"; exit 1; }
+           [[ ${chpwd_functions[*]} == __rolesh_chpwd ]] || { print -r -- "chpwd=$chpwd_functions"; exit 1; }
+           false || __rolesh_hook
+           [[ $__rolesh_dir_last == "$PWD" ]] || { print -r -- "not checked: ${__rolesh_dir_last-unset}"; exit 1; }
+           cd /
+           [[ $__rolesh_dir_last != / ]] || { print -r -- "a script's cd ran rolesh"; exit 1; }"#,
+        &[],
+    );
+    assert_eq!((zsh.stdout.as_str(), zsh.stderr.as_str()), ("", ""), "zsh");
+    let fish = run_script(
+        "fish",
+        &["--no-config"],
+        r#"rolesh init fish --auto-dir | source; rolesh init fish --auto-dir | source
+           test (count (functions --handlers-type variable | string match -e __rolesh_dir_changed)) -eq 1; or exit 1
+           emit fish_prompt
+           test "$__rolesh_dir_last" = "$PWD"; or exit 2
+           cd /
+           test "$__rolesh_dir_last" != /; or exit 3"#,
+        &[],
+    );
+    assert_eq!((fish.status, fish.stdout.as_str(), fish.stderr.as_str()), (0, "", ""), "fish");
 }
 
 #[test]
@@ -281,7 +343,9 @@ fn the_hooks_prompt_text_matches_rolesh_prompt() {
 /// The prompt hook starts no process outside a session (bash and zsh not inside one either):
 /// /proc/loadavg's last field is the last pid the kernel handed out, read with a builtin, so
 /// a hook that forked would move it by at least the number of runs. Other processes on the
-/// machine move it too, but by far less in the fraction of a second this takes.
+/// machine move it too, but by far less in the fraction of a second this takes. The
+/// --auto-dir hooks start rolesh once, at the first prompt, and then never again while the
+/// directory stays the same.
 #[test]
 fn the_prompt_hooks_fork_no_process() {
     const RUNS: i64 = 3000;
@@ -304,12 +368,19 @@ fn the_prompt_hooks_fork_no_process() {
          read -l _ _ _ _ b < /proc/loadavg
          math $b - $a"
     );
+    // With --auto-dir the first run looks at the directory (one rolesh), and no other does.
+    let auto_fish = fish.replace("rolesh init fish", "rolesh init fish --auto-dir");
     let cases = [
         ("bash", vec!["--norc", "--noprofile", "-eu"], posix("bash", "")),
         ("bash", vec!["--norc", "--noprofile", "-eu"], posix("bash", in_session)),
+        ("bash", vec!["--norc", "--noprofile", "-eu"], posix("bash --auto-dir", "")),
+        ("bash", vec!["--norc", "--noprofile", "-eu"], posix("bash --auto-dir", in_session)),
         ("zsh", vec!["-f", "-eu"], posix("zsh", "")),
         ("zsh", vec!["-f", "-eu"], posix("zsh", in_session)),
+        ("zsh", vec!["-f", "-eu"], posix("zsh --auto-dir", "")),
+        ("zsh", vec!["-f", "-eu"], posix("zsh --auto-dir", in_session)),
         ("fish", vec!["--no-config"], fish),
+        ("fish", vec!["--no-config"], auto_fish),
     ];
     for (shell, flags, script) in cases {
         let out = run_script(shell, &flags, &script, &[]);

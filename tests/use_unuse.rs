@@ -418,3 +418,17 @@ fn use_and_unuse_help_in_a_hooked_shell_is_shown_not_evaluated() {
         assert!(out.stderr.contains("Usage: rolesh unuse"), "{shell}: {}", out.stderr);
     }
 }
+
+/// The saved environment may hold the user's long-term keys: the hooks hand it to rolesh
+/// through a pipe, never a here-string, which zsh (and bash 5.0) write to a temp file that a
+/// killed shell would leave behind. With zsh's temp files pointed at a directory that does not
+/// exist, a here-string would fail the call.
+#[test]
+fn the_saved_environment_never_goes_through_a_temp_file() {
+    let home = aws_home();
+    let script = "TMPPREFIX=/nonexistent/rolesh-tmp/zsh; eval \"$(rolesh init zsh)\"; \
+                  rolesh use dev && rolesh use prod && rolesh unuse && print -r -- \"profile=${ROLESH_PROFILE-none}\"";
+    let out = run_script("zsh", &["-f"], script, &home.env);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "profile=none", "{}", out.stderr);
+}

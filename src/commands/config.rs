@@ -45,6 +45,7 @@ fn add_role(args: AddRoleArgs, env: &Env) -> Result<i32, Error> {
         return Err(exists(&args.name, &cfg.files()));
     }
     let path = &cfg.config_path;
+    super::refuse_private_copy(path, env)?;
     let ((), warnings) = edit::edit_file(path, false, |doc| {
         // Checked again under the lock: another process may have added it meanwhile.
         if doc.values(Kind::Config, &args.name, path)?.is_some() && !args.force {

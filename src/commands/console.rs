@@ -62,7 +62,7 @@ struct Signed {
 fn user_session(resolved: &Resolved, profile: &str, args: &ConsoleArgs, env: &Env) -> Result<Signed, Error> {
     let plan = &resolved.plan;
     let base = session::base_credentials(resolved, env)?;
-    let region = plan.region.clone().or_else(|| env.get("AWS_REGION").map(String::from));
+    let region = session::region(plan, env)?.map(String::from);
     if base.session_token.is_some() {
         return Ok(Signed { creds: base, region, role_arn: None, duration: None });
     }

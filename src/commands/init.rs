@@ -19,6 +19,6 @@ pub fn run(args: InitArgs, env: &Env) -> Result<i32, Error> {
     // The absolute path, so the hook keeps working whatever PATH later holds (starship does
     // the same); a bare name only if the OS cannot say where rolesh is.
     let exe = std::env::current_exe().map(|p| p.into_os_string()).unwrap_or_else(|_| "rolesh".into());
-    super::print_bytes(&init::hook(shell, &exe))?;
+    super::print_bytes(&init::hook_with(shell, &exe, args.auto_dir))?;
     Ok(0)
 }

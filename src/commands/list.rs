@@ -58,7 +58,7 @@ fn role_cell(r: &Row) -> String {
 
 fn row<'a>(cfg: &Config, p: &'a Profile) -> Row<'a> {
     // botocore's order: a role wins over SSO settings in the same profile.
-    let kind = if p.has("role_arn") && !p.has("web_identity_token_file") {
+    let kind = if p.has_role() {
         "role"
     } else if p.is_sso() {
         "sso"

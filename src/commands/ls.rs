@@ -25,6 +25,8 @@ struct Row<'a> {
     expires: Option<String>,
     seconds_left: Option<i64>,
     served: bool,
+    /// The directory whose `.rolesh` started the session (`--auto-dir`), else null.
+    dir: Option<&'a str>,
 }
 
 pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
@@ -42,7 +44,8 @@ pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
         super::say("no active sessions");
         return Ok(0);
     }
-    let header = ["ID", "KIND", "PROFILE", "ROLE", "PID", "TTY", "STARTED", "LEFT"].map(String::from);
+    // The directory a session came from last: it is the longest cell, and the rarest.
+    let header = ["ID", "KIND", "PROFILE", "ROLE", "PID", "TTY", "STARTED", "LEFT", "DIR"].map(String::from);
     let cells = tree.iter().map(|(depth, e)| {
         [
             format!("{}{}", "  ".repeat(*depth), escape(&e.id)),
@@ -53,9 +56,10 @@ pub fn run(args: LsArgs, env: &Env) -> Result<i32, Error> {
             e.tty.as_deref().map_or_else(|| "-".into(), escape),
             e.started.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string(),
             left(e.expires, now),
+            e.dir.as_deref().map_or_else(|| "-".into(), escape),
         ]
     });
-    let lines: Vec<[String; 8]> = std::iter::once(header).chain(cells).collect();
+    let lines: Vec<[String; 9]> = std::iter::once(header).chain(cells).collect();
     super::print(&super::table(&lines))?;
     Ok(0)
 }
@@ -73,6 +77,7 @@ fn row(e: &Entry, now: DateTime<Utc>) -> Row<'_> {
         expires: e.expires.map(rfc3339),
         seconds_left: e.expires.map(|x| (x - now).num_seconds().max(0)),
         served: e.served,
+        dir: e.dir.as_deref(),
     }
 }
 
@@ -127,6 +132,7 @@ mod tests {
             started: DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap(),
             expires: None,
             served: false,
+            dir: None,
         }
     }
 

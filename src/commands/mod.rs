@@ -1,9 +1,11 @@
 //! One module per subcommand: read the arguments, call the core, print.
 
+mod auto_dir;
 mod completions;
 mod config;
 mod console;
 mod credential_process;
+mod doctor;
 mod exec;
 mod export;
 mod init;
@@ -15,6 +17,7 @@ pub mod prompt;
 mod save;
 mod served;
 mod shell;
+mod trust;
 mod use_;
 mod whoami;
 
@@ -46,6 +49,11 @@ pub fn run(cli: Cli, env: &Env) -> Result<i32, Error> {
         Command::Ls(args) => ls::run(args, env),
         Command::Login(args) => login::run(args, env),
         Command::Console(args) => console::run(args, env),
+        Command::Doctor(args) => doctor::run(args, env),
+        Command::Allow(args) => trust::allow(args, env),
+        Command::Deny(args) => trust::deny(args, env),
+        Command::Trust => trust::trust(env),
+        Command::DirChanged(args) => auto_dir::run(args, env),
     }
 }
 
@@ -123,6 +131,18 @@ pub fn ledger_entry(id: &str, kind: Kind, session: &Session, pid: u32, env: &Env
 /// names and ARNs come from files anyone may have written.
 pub fn say(text: &str) {
     eprintln!("rolesh: {}", crate::display::escape(text));
+}
+
+/// `save` and `config add-role` change the user's own files, never the private copies a
+/// command served with `--hide-default` sees (the change would vanish with the command).
+pub fn refuse_private_copy(path: &std::path::Path, env: &Env) -> Result<(), Error> {
+    if served::is_private_copy(path, env) {
+        return Err(Error::Usage(format!(
+            "{} is a private copy of your AWS files for a command run with --server --hide-default; run this outside that command",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Opens `target` (a URL, or a file) in the user's browser without waiting for it:

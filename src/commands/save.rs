@@ -29,6 +29,7 @@ pub fn run(args: SaveArgs, env: &Env) -> Result<i32, Error> {
         Line::Key("aws_session_token", token.expose().to_string()),
     ];
     let path = Config::load(env)?.credentials_path;
+    super::refuse_private_copy(&path, env)?;
     let ((), warnings) = edit::edit_file(&path, true, |doc| {
         if let Some(values) = doc.values(Kind::Credentials, &name, &path)? {
             let has = |k: &str| values.iter().any(|(key, _)| key == k);

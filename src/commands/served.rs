@@ -9,10 +9,13 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::fsutil;
 use crate::ledger::Kind;
-use crate::profile::edit::{Document, Kind as FileKind};
+use crate::profile::edit;
 use crate::profile::{Config, resolve};
 use crate::server::{Renew, Server, Serving};
 use crate::session::{self, new_session_id};
+
+/// The private copies of `--hide-default` live in `served-PID-ID` directories of the state dir.
+const COPIES: &str = "served-";
 
 pub fn run(
     kind: Kind,
@@ -23,13 +26,23 @@ pub fn run(
     env: &Env,
 ) -> Result<i32, Error> {
     let cfg = Config::load(env)?;
-    let id = new_session_id();
     // Checked before any STS call: a [default] with credentials would win over the server.
-    let hidden = Hidden::new(&cfg, serve.hide_default, &id, env)?;
+    let hide = match cfg.default_credentials() {
+        Some((file, key)) if !serve.hide_default => {
+            return Err(Error::config(format!(
+                "{}: [default] has {key}, which every AWS SDK uses before the credentials server; remove it, or pass --hide-default to hide [default] from the command",
+                file.display()
+            )));
+        }
+        found => found.is_some(),
+    };
     let resolved = resolve(&cfg, env, profile, &super::overrides(args))?;
     let first = super::obtain(&resolved, args, env)?;
     let session = first.session;
-    let bound = session::renewal_bound(&resolved, env, session.credentials.expiration);
+    let bound = session::renewal_bound(&resolved, env, session.credentials.expiration, args.no_cache);
+    let id = new_session_id();
+    // Made only once there is a session to serve: nothing is copied for a run that fails.
+    let hidden = if hide { Some(Hidden::new(&cfg, &id, env)?) } else { None };
     let renew: Renew = {
         // Renewals reuse the cached MFA session (a --refresh was for the first fetch only).
         let opts = session::Options { renew: true, refresh: false, waiting: None, ..super::options(args) };
@@ -45,7 +58,9 @@ pub fn run(
     };
     let server = Server::start(serving, renew)?;
     let mut changes = session.served_environment(&id, &server.uri, &server.token, bound);
-    changes.extend(hidden.changes());
+    if let Some(h) = &hidden {
+        changes.extend(h.changes());
+    }
     let entry = crate::ledger::Entry {
         served: true,
         expires: bound,
@@ -58,63 +73,66 @@ pub fn run(
     status
 }
 
-/// Private copies of the AWS files without `[default]`, for a command whose `[default]`
-/// holds credentials (`--hide-default`): every SDK reads those before it asks a credentials
-/// endpoint. Removed when the command ends.
+/// Whether `path` is one of the private copies a served command sees: `save` and `config
+/// add-role` must not write there, where the change would vanish with the command.
+pub fn is_private_copy(path: &Path, env: &Env) -> bool {
+    let Ok(state) = crate::paths::state_dir(env) else { return false };
+    let dir = path.parent();
+    dir.and_then(Path::parent) == Some(state.as_path())
+        && dir.and_then(Path::file_name).is_some_and(|n| n.to_string_lossy().starts_with(COPIES))
+}
+
+/// Private copies of the AWS files without `[default]`, for a command whose `[default]` holds
+/// credentials (`--hide-default`): every SDK reads those before it asks a credentials
+/// endpoint. Removed when the command ends; those of a rolesh that died before that are removed
+/// by the next one.
 struct Hidden {
-    dir: Option<PathBuf>,
-    credentials: Option<PathBuf>,
-    config: Option<PathBuf>,
+    dir: PathBuf,
+    credentials: PathBuf,
+    config: PathBuf,
 }
 
 impl Hidden {
-    fn new(cfg: &Config, hide: bool, id: &str, env: &Env) -> Result<Hidden, Error> {
-        let mut hidden = Hidden { dir: None, credentials: None, config: None };
-        let Some((file, key)) = cfg.default_credentials() else { return Ok(hidden) };
-        if !hide {
-            return Err(Error::config(format!(
-                "{}: [default] has {key}, which every AWS SDK uses before the credentials server; remove it, or pass --hide-default to hide [default] from the command",
-                file.display()
-            )));
-        }
-        let dir = crate::paths::state_dir(env)?.join(format!("served-{id}"));
+    fn new(cfg: &Config, id: &str, env: &Env) -> Result<Hidden, Error> {
+        let state = crate::paths::state_dir(env)?;
+        fsutil::ensure_private_dir(&state).map_err(|e| Error::state("create", &state, e.into()))?;
+        sweep_dead_copies(&state);
+        let dir = state.join(format!("{COPIES}{}-{id}", std::process::id()));
         fsutil::ensure_private_dir(&dir).map_err(|e| Error::state("create", &dir, e.into()))?;
-        hidden.dir = Some(dir.clone());
-        for (path, kind) in [(&cfg.credentials_path, FileKind::Credentials), (&cfg.config_path, FileKind::Config)] {
-            let copy = dir.join(if kind == FileKind::Config { "config" } else { "credentials" });
-            let bytes = fsutil::read_config(path, crate::profile::config::MAX_FILE_LEN)
-                .map_err(|e| Error::state("read", path, e.into()))?
-                .unwrap_or_default();
-            let without = Document::new(bytes).without(kind, "default");
-            fsutil::write_atomic(&copy, without.bytes(), 0o600).map_err(|e| Error::state("write", &copy, e))?;
-            match kind {
-                FileKind::Config => hidden.config = Some(copy),
-                FileKind::Credentials => hidden.credentials = Some(copy),
-            }
-        }
+        let hidden = Hidden { credentials: dir.join("credentials"), config: dir.join("config"), dir };
+        edit::copy_without_default(&cfg.credentials_path, &hidden.credentials, edit::Kind::Credentials)?;
+        edit::copy_without_default(&cfg.config_path, &hidden.config, edit::Kind::Config)?;
         super::say(&format!(
             "the command sees your AWS files without [default] (--hide-default): copies in {}",
-            dir.display()
+            hidden.dir.display()
         ));
         Ok(hidden)
     }
 
     /// The variables that point the command at the copies.
     fn changes(&self) -> Vec<(&'static str, Option<String>)> {
-        let shown = |p: &Option<PathBuf>| p.as_deref().map(Path::to_string_lossy).map(String::from);
-        let mut vars = Vec::new();
-        if self.dir.is_some() {
-            vars.push(("AWS_SHARED_CREDENTIALS_FILE", shown(&self.credentials)));
-            vars.push(("AWS_CONFIG_FILE", shown(&self.config)));
-        }
-        vars
+        vec![
+            ("AWS_SHARED_CREDENTIALS_FILE", Some(self.credentials.to_string_lossy().into_owned())),
+            ("AWS_CONFIG_FILE", Some(self.config.to_string_lossy().into_owned())),
+        ]
     }
 }
 
 impl Drop for Hidden {
     fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Copies left by a rolesh that was killed: they hold the user's keys.
+fn sweep_dead_copies(state: &Path) {
+    let Ok(entries) = std::fs::read_dir(state) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|n| n.strip_prefix(COPIES)).and_then(|rest| rest.split('-').next());
+        let dead = pid.and_then(|p| p.parse::<u32>().ok()).is_some_and(|p| !crate::sys::alive(p, None));
+        if dead && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }

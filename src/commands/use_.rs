@@ -5,14 +5,14 @@ use std::io::{IsTerminal, Read};
 
 use chrono::Utc;
 
-use crate::cli::{UnuseArgs, UseArgs};
+use crate::cli::{HookArgs, UnuseArgs, UseArgs};
 use crate::credentials::rfc3339;
 use crate::env::Env;
 use crate::error::{Error, print_warnings};
-use crate::ledger::{self, Kind};
+use crate::ledger::{self, Entry, Kind};
 use crate::session::{Session, expires_in, new_session_id};
 use crate::shell::render::apply;
-use crate::shell::restore::{self, Record};
+use crate::shell::restore::{self, DIR_VAR, Record};
 use crate::shell::{Shell, init};
 
 pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
@@ -22,24 +22,54 @@ pub fn run_use(args: UseArgs, env: &Env) -> Result<i32, Error> {
     // Picked on the terminal itself: stdout is the code the hook evaluates, stdin the record.
     let profile = super::pick::profile_or_pick(args.profile, "use", env)?;
     let session = super::session_for(&profile, &args.session, env)?;
-    let id = new_session_id();
-    // The session lives as long as the interactive shell, whose pid the hook passes; a second
-    // `use` in the same shell replaces its entry (a switch), see `Ledger::register`.
-    if let Some(pid) = args.hook.shell_pid.or_else(crate::sys::parent_pid) {
-        print_warnings(&ledger::register_or_warn(env, super::ledger_entry(&id, Kind::Use, &session, pid, env)));
-    }
-    let (changes, record) = restore::switch(env, record, &session.environment(&id));
-    super::print_bytes(&apply(shell, &changes, &record.encode()))?;
+    switch_to(shell, record, &session, None, &args.hook, env)?;
     super::say(&format!("using {}; `rolesh unuse` to leave", describe(&session)));
     Ok(0)
 }
 
+/// Prints the code that switches the shell to `session` (keeping `record`, what `unuse` will
+/// restore) and lists the session in the ledger. `origin` is the directory whose `.rolesh`
+/// asked for it (the `--auto-dir` hook), else `None`: the session's `ROLESH_DIR`, which a
+/// session from anywhere else removes, so that only a directory's own session is left when
+/// the shell leaves that directory.
+pub(super) fn switch_to(
+    shell: Shell,
+    record: Option<Record>,
+    session: &Session,
+    origin: Option<&str>,
+    hook: &HookArgs,
+    env: &Env,
+) -> Result<(), Error> {
+    let id = new_session_id();
+    // The session lives as long as the interactive shell, whose pid the hook passes; a second
+    // `use` in the same shell replaces its entry (a switch), see `Ledger::register`.
+    if let Some(pid) = hook.shell_pid.or_else(crate::sys::parent_pid) {
+        let entry = Entry { dir: origin.map(String::from), ..super::ledger_entry(&id, Kind::Use, session, pid, env) };
+        print_warnings(&ledger::register_or_warn(env, entry));
+    }
+    let mut vars = session.environment(&id);
+    for (_, value) in vars.iter_mut().filter(|(name, _)| *name == DIR_VAR) {
+        *value = origin.map(String::from);
+    }
+    let (changes, record) = restore::switch(env, record, &vars);
+    super::print_bytes(&apply(shell, &changes, &record.encode()))
+}
+
 pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
     let shell = args.hook.shell_hook.ok_or_else(|| needs_hook("unuse", env))?;
-    let record = saved_record(env)?.filter(|r| !r.is_empty());
+    let record = saved_record(env)?;
     let profile = env.get("ROLESH_PROFILE").unwrap_or("?").to_string();
     let why =
         if args.expired { format!("session `{profile}` expired{}", at(env)) } else { format!("left `{profile}`") };
+    leave(shell, record, &why, env)?;
+    Ok(0)
+}
+
+/// Prints the code that ends the shell's session: the environment from before its first `use`
+/// comes back (or, for a session the shell inherited, its variables go). `why` starts what the
+/// user is told.
+pub(super) fn leave(shell: Shell, record: Option<Record>, why: &str, env: &Env) -> Result<(), Error> {
+    let record = record.filter(|r| !r.is_empty());
     let (changes, told) = match record {
         Some(r) => {
             // Only a shell that ran `use` owns its session; an inherited one belongs to its parent.
@@ -56,31 +86,31 @@ pub fn run_unuse(args: UnuseArgs, env: &Env) -> Result<i32, Error> {
         }
         None => {
             super::say("no session to leave in this shell");
-            return Ok(0);
+            return Ok(());
         }
     };
     super::print_bytes(&apply(shell, &changes, ""))?;
     super::say(&told);
-    Ok(0)
+    Ok(())
 }
 
 /// The saved environment the hook writes on stdin (never a terminal: run by hand, there is
 /// nothing to read), capped, since a record is small.
-fn saved_record(env: &Env) -> Result<Option<Record>, Error> {
+pub(super) fn saved_record(env: &Env) -> Result<Option<Record>, Error> {
     let stdin = std::io::stdin();
     let mut input = String::new();
     if !stdin.is_terminal() {
         let mut bytes = Vec::new();
-        stdin
-            .lock()
-            .take(restore::MAX_LEN + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::Local(format!("could not read the saved environment from the shell hook: {e}")))?;
+        stdin.lock().take(restore::MAX_LEN + 1).read_to_end(&mut bytes).map_err(|e| {
+            Error::SavedEnvironment(format!("could not read the saved environment from the shell hook: {e}"))
+        })?;
         if bytes.len() as u64 > restore::MAX_LEN {
-            return Err(Error::Local("the saved environment from the shell hook is too long; open a new shell".into()));
+            return Err(Error::SavedEnvironment(
+                "the saved environment from the shell hook is too long; open a new shell".into(),
+            ));
         }
         input = String::from_utf8(bytes).map_err(|_| {
-            Error::Local("the saved environment from the shell hook is not text; open a new shell".into())
+            Error::SavedEnvironment("the saved environment from the shell hook is not text; open a new shell".into())
         })?;
     }
     Record::from_hook(&input, env)
@@ -105,7 +135,7 @@ fn at(env: &Env) -> String {
 
 /// Run as the plain binary, `use` cannot change the shell that started it: say how to load
 /// the hook that can.
-fn needs_hook(cmd: &str, env: &Env) -> Error {
+pub(super) fn needs_hook(cmd: &str, env: &Env) -> Error {
     let shell = init::guess(env.get("SHELL"));
     let (line, file) = init::setup_line(shell);
     let shown = if shell == Shell::Pwsh { "PowerShell" } else { shell.name() };

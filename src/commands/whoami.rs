@@ -22,15 +22,24 @@ struct Out {
 }
 
 pub fn run(args: WhoamiArgs, env: &Env) -> Result<i32, Error> {
+    let served = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some();
+    let label = env.get("ROLESH_PROFILE").map(String::from);
     let (creds, region, label, source) = match (&args.profile, env.get("AWS_ACCESS_KEY_ID")) {
-        (None, Some(_)) => (from_env(env)?, None, env.get("ROLESH_PROFILE").map(String::from), Source::Environment),
+        (None, Some(_)) => (from_env(env)?, None, label, Source::Environment),
+        // Inside `exec --server` / `shell --server`: what the server hands the shell's commands.
+        (None, None) if served => {
+            let getting = session::source::Getting { interactive: true, warnings: None };
+            let creds = session::runtime()?.block_on(session::source::base(&Source::Ecs, None, env, getting))?;
+            (creds, None, label, Source::Ecs)
+        }
         (profile, _) => {
             let name = profile
                 .clone()
                 .or_else(|| env.get("AWS_PROFILE").map(String::from))
                 .unwrap_or_else(|| "default".into());
-            let s = super::session_for(&name, &args.session, env)?;
-            (s.credentials, s.region, Some(name), Source::Environment)
+            let resolved = super::plan_for(&name, &args.session, env)?;
+            let s = super::obtain(&resolved, &args.session, env)?.session;
+            (s.credentials, s.region, Some(name), resolved.plan.source)
         }
     };
     let endpoint = sts::Endpoint::from_env(env, region.as_deref());

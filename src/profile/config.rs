@@ -42,6 +42,17 @@ impl Profile {
         self.has("aws_access_key_id") && self.has("aws_secret_access_key")
     }
 
+    /// A role profile, in botocore's sense: `role_arn` (web identity aside, not supported).
+    pub fn has_role(&self) -> bool {
+        self.has("role_arn") && !self.has("web_identity_token_file")
+    }
+
+    /// Whether `rolesh login` can take this profile's name: SSO settings of its own, or an
+    /// `sso_session` to log in to.
+    pub fn logs_in_to_sso(&self) -> bool {
+        self.is_sso() || self.has("sso_session")
+    }
+
     /// botocore's SSO provider applies to a profile with any of these settings.
     pub fn is_sso(&self) -> bool {
         ["sso_start_url", "sso_region", "sso_role_name", "sso_account_id"].iter().any(|k| self.has(k))
@@ -154,6 +165,22 @@ impl Config {
         ];
         let default = self.get("default")?;
         SHADOWING.iter().find(|k| default.has(k)).map(|k| (self.file_of(default, k), *k))
+    }
+
+    /// The `[sso-session]` a profile names, if it names one; naming one that is not there is
+    /// an error saying where to add it.
+    pub fn sso_session_of(&self, p: &Profile) -> Result<Option<&SsoSession>, Error> {
+        let Some(s) = p.non_empty("sso_session") else { return Ok(None) };
+        let name = &p.name;
+        self.sso_sessions.get(s).map(Some).ok_or_else(|| {
+            Error::config_of(
+                name,
+                format!(
+                    "profile `{name}` has sso_session = {s}, but there is no [sso-session {s}]; add it to {}",
+                    self.config_path.display()
+                ),
+            )
+        })
     }
 
     /// The file a profile's setting came from.

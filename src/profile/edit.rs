@@ -236,6 +236,14 @@ fn single_line<'a>(what: &str, value: &'a str) -> Result<&'a str, Error> {
     }
 }
 
+/// A private (0600) copy at `to` of the AWS file at `from` without `[default]` (nor `[profile
+/// default]`): what a served command gets with `--hide-default`.
+pub fn copy_without_default(from: &Path, to: &Path, kind: Kind) -> Result<(), Error> {
+    let bytes = fsutil::read_config(from, MAX_FILE_LEN).map_err(|e| Error::state("read", from, e.into()))?;
+    let without = Document::new(bytes.unwrap_or_default()).without(kind, "default");
+    fsutil::write_atomic(to, without.bytes(), 0o600).map_err(|e| Error::state("write", to, e))
+}
+
 /// Edits the file at `path` under a lock on a sibling lock file: read, `change`, write
 /// atomically. An existing file keeps its mode, less write access for group and others; a
 /// new one is 0600 in (if it is new too) a 0700 directory. A file that is to hold `secrets`

@@ -289,14 +289,10 @@ fn chain_for_arn(cfg: &Config, env: &Env, arn: &str, over: &Overrides) -> Result
     Ok(chain)
 }
 
-fn has_role(p: &Profile) -> bool {
-    p.has("role_arn") && !p.has("web_identity_token_file")
-}
-
 /// Walks `profile`'s chain down to its base credentials, with a loop (never recursion), a
 /// cycle check and a depth limit.
 fn walk(cfg: &Config, env: &Env, profile: &Profile) -> Result<Chain, Error> {
-    if !has_role(profile) {
+    if !profile.has_role() {
         let (source, keys) = base_source(cfg, profile, true)?;
         return Ok(Chain { source, keys, hops: vec![], base_mfa: profile.non_empty("mfa_serial").map(String::from) });
     }
@@ -343,7 +339,7 @@ fn walk(cfg: &Config, env: &Env, profile: &Profile) -> Result<Chain, Error> {
             return Err(Error::Cycle { chain: chain() });
         }
         visited.push(src.to_string());
-        if source.has_static_keys() || !has_role(source) {
+        if source.has_static_keys() || !source.has_role() {
             break base_source(cfg, source, false)?;
         }
         if hops.len() >= MAX_CHAIN {
@@ -439,18 +435,7 @@ fn base_source(cfg: &Config, p: &Profile, top_level: bool) -> Result<(Source, Op
 /// botocore checks them: all four present, and a value in both places the same.
 fn sso_role(cfg: &Config, p: &Profile) -> Result<SsoRole, Error> {
     let name = &p.name;
-    let session = match p.non_empty("sso_session") {
-        None => None,
-        Some(s) => Some(cfg.sso_sessions.get(s).ok_or_else(|| {
-            Error::config_of(
-                name,
-                format!(
-                    "profile `{name}` has sso_session = {s}, but there is no [sso-session {s}]; add it to {}",
-                    cfg.config_path.display()
-                ),
-            )
-        })?),
-    };
+    let session = cfg.sso_session_of(p)?;
     let from_session = |key: &str| match (session, key) {
         (Some(s), "sso_start_url") => s.start_url.as_deref(),
         (Some(s), "sso_region") => s.region.as_deref(),

@@ -117,9 +117,6 @@ impl Server {
             .map_err(|e| Error::Local(format!("could not start the credentials server: {e}")))?;
         Ok(Server { uri: format!("http://{addr}/"), token, addr, shared })
     }
-
-    /// Ends renewals and closes the port.
-    pub fn stop(self) {}
 }
 
 impl Drop for Server {
@@ -218,7 +215,8 @@ fn renew_at(issued: DateTime<Utc>, expires: DateTime<Utc>) -> DateTime<Utc> {
 /// never past a quarter of what is left, so a short session still gets several tries.
 fn retry_in(failures: u32, left: TimeDelta) -> TimeDelta {
     let backoff = TimeDelta::seconds(1 << failures.min(6)).min(TimeDelta::minutes(1));
-    backoff.min(left / 4).max(TimeDelta::milliseconds(100))
+    // Once expired, the plain backoff: STS must not be asked ten times a second.
+    if left <= TimeDelta::zero() { backoff } else { backoff.min(left / 4).max(TimeDelta::milliseconds(100)) }
 }
 
 /// Tells the user when renewals end, if that is less than [`BOUND_NOTICE`] away; whether it did.
@@ -385,6 +383,7 @@ mod tests {
         assert_eq!(retry_in(1, TimeDelta::hours(1)), TimeDelta::seconds(2));
         assert_eq!(retry_in(20, TimeDelta::hours(1)), TimeDelta::minutes(1));
         assert_eq!(retry_in(3, TimeDelta::seconds(4)), TimeDelta::seconds(1));
+        assert_eq!(retry_in(3, TimeDelta::seconds(-30)), TimeDelta::seconds(8), "expired: no fast loop");
     }
 
     #[test]

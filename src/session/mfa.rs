@@ -56,7 +56,9 @@ fn ask(serial: &str, profile: &str) -> Result<String, Error> {
         )
     };
     let (input, mut output) = crate::sys::terminal().map_err(no_tty)?;
-    write!(output, "MFA code for {serial}: ").and_then(|_| output.flush()).map_err(no_tty)?;
+    // The serial comes from the config: never raw to the terminal.
+    let shown = crate::display::escape(serial);
+    write!(output, "MFA code for {shown}: ").and_then(|_| output.flush()).map_err(no_tty)?;
     let mut line = String::new();
     BufReader::new(input).read_line(&mut line).map_err(no_tty)?;
     if line.is_empty() {

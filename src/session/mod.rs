@@ -3,6 +3,7 @@
 //! loads SDK config. Nothing here prints: warnings come back with the session.
 
 pub mod cache;
+pub mod iam;
 pub mod mfa;
 pub mod signin;
 pub mod source;
@@ -15,7 +16,7 @@ use crate::credentials::{Credentials, rfc3339};
 use crate::env::Env;
 use crate::error::{Error, Warning};
 use crate::profile::resolve::CHAINED_MAX_SECONDS;
-use crate::profile::{Resolved, Step};
+use crate::profile::{Plan, Resolved, Step};
 use cache::{Cache, Cached, Need};
 
 /// Temporary credentials for one profile, ready to hand to a child or a shell.
@@ -91,6 +92,9 @@ impl Session {
         vars.push(("ROLESH_PROFILE", Some(self.profile.clone())));
         vars.push(("ROLESH_EXPIRES", expires.map(|e| e.timestamp().to_string())));
         vars.push(("ROLESH_SESSION", Some(session_id.to_string())));
+        // Only the `--auto-dir` hook's own `use` says which directory a session came from
+        // (`commands/use_.rs`); any other session in its place is no directory's.
+        vars.push(("ROLESH_DIR", None));
     }
 }
 
@@ -137,29 +141,11 @@ pub fn obtain(resolved: &Resolved, env: &Env, opts: &Options) -> Result<Obtained
     if let Some(code) = &opts.mfa_token {
         mfa::validate(code)?;
     }
-    // A region already in the environment is known too: the child gets it under both names
-    // (aws CLI v1 reads only AWS_DEFAULT_REGION, the SDKs prefer AWS_REGION).
-    let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
-    if let Some(r) = region {
-        crate::values::parse_region(r).map_err(|why| {
-            let shown: String = r.chars().take(64).collect();
-            Error::config(format!("the region `{shown}` from the environment is {why}"))
-        })?;
-    }
+    let region = region(plan, env)?;
     let endpoint = sts::Endpoint::from_env(env, region);
     let mut warnings = Vec::new();
-    let session_of = |c: Cached, mut warnings: Vec<Warning>| Obtained {
-        // The cache is looked at before and after taking its lock: one warning per problem.
-        warnings: {
-            let mut seen = Vec::new();
-            warnings.retain(|w| {
-                !seen.contains(w) && {
-                    seen.push(w.clone());
-                    true
-                }
-            });
-            warnings
-        },
+    let session_of = |c: Cached, warnings: Vec<Warning>| Obtained {
+        warnings,
         issued: c.issued,
         session: Session {
             profile: plan.profile.clone(),
@@ -237,7 +223,8 @@ async fn run_plan(
 ) -> Result<Cached, Error> {
     let plan = &resolved.plan;
     let mut codes = if opts.renew { mfa::Codes::none() } else { mfa::Codes::new(opts.mfa_token.clone()) };
-    let mut creds = source::base(&plan.source, resolved.keys.as_ref(), env).await?;
+    let getting = source::Getting { interactive: !opts.renew, warnings: Some(&mut *warnings) };
+    let mut creds = source::base(&plan.source, resolved.keys.as_ref(), env, getting).await?;
     // The device a GetSessionToken just used: the next AssumeRole needs no code for it.
     let mut mfa_done: Option<&str> = None;
     let mut assumed_arn = None;
@@ -280,12 +267,12 @@ async fn run_plan(
                     warnings.push(Warning::Clamped { role_arn: hop.role_arn.clone(), requested });
                 }
                 let call = sts::Call { endpoint, source: &plan.source, profile: &hop.profile };
-                let out = match call.assume_role(&creds, hop, hop.duration, mfa.clone()).await {
+                let out = match call.assume_role(&creds, hop, hop.duration, mfa.clone(), &plan.profile).await {
                     // Keys with a session token may be a role's (a credential_process, the
                     // environment, a saved session): STS then allows an hour at most.
                     Err(e) if e.is_role_chaining_limit() && hop.duration > CHAINED_MAX_SECONDS => {
                         warnings.push(Warning::Clamped { role_arn: hop.role_arn.clone(), requested: hop.duration });
-                        call.assume_role(&creds, hop, CHAINED_MAX_SECONDS, mfa).await?
+                        call.assume_role(&creds, hop, CHAINED_MAX_SECONDS, mfa, &plan.profile).await?
                     }
                     other => other?,
                 };
@@ -341,11 +328,31 @@ async fn session_token(
     Ok(session)
 }
 
+/// The session's region: the plan's (checked when the config was read), else the
+/// environment's, checked here; the command gets it under both names (aws CLI v1 reads only
+/// `AWS_DEFAULT_REGION`, the SDKs prefer `AWS_REGION`).
+pub fn region<'a>(plan: &'a Plan, env: &'a Env) -> Result<Option<&'a str>, Error> {
+    let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
+    if let Some(r) = region {
+        crate::values::parse_region(r).map_err(|why| {
+            let shown: String = r.chars().take(64).collect();
+            Error::config(format!("the region `{shown}` from the environment is {why}"))
+        })?;
+    }
+    Ok(region)
+}
+
 /// Until when a session for `resolved` can be renewed without asking for an MFA code: `None`
 /// when it needs no code (renewable for as long as the source lasts); the expiry of the cached
 /// MFA session the roles are assumed from; else (MFA on an AssumeRole, an MFA session not
-/// cached, a profile whose own session needed the code) `expiration`, the session's own end.
-pub fn renewal_bound(resolved: &Resolved, env: &Env, expiration: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+/// cached or `no_cache`, a profile whose own session needed the code) `expiration`, the
+/// session's own end.
+pub fn renewal_bound(
+    resolved: &Resolved,
+    env: &Env,
+    expiration: Option<DateTime<Utc>>,
+    no_cache: bool,
+) -> Option<DateTime<Utc>> {
     let plan = &resolved.plan;
     // The MFA session a first GetSessionToken makes covers the first hop's device.
     let covered = match plan.steps.first() {
@@ -360,11 +367,11 @@ pub fn renewal_bound(resolved: &Resolved, env: &Env, expiration: Option<DateTime
     if covered.is_none() && !hop_needs_code {
         return None;
     }
-    if hop_needs_code || plan.steps.len() == 1 {
+    // Without the cache the MFA session is not kept, so nothing can be renewed from it.
+    if hop_needs_code || plan.steps.len() == 1 || no_cache {
         return expiration;
     }
-    let region = plan.region.as_deref().or_else(|| env.get("AWS_REGION")).or_else(|| env.get("AWS_DEFAULT_REGION"));
-    let endpoint = sts::Endpoint::from_env(env, region);
+    let endpoint = sts::Endpoint::from_env(env, region(plan, env).ok().flatten());
     let mfa_session = Cache::open(env, &mut Vec::new())
         .ok()
         .and_then(|c| c.load(&cache::key(plan, 1, &endpoint, env), Need::Signing, &mut Vec::new()));
@@ -376,7 +383,8 @@ pub fn renewal_bound(resolved: &Resolved, env: &Env, expiration: Option<DateTime
 
 /// The credentials a plan starts from, before any of its steps (the console of an IAM user).
 pub fn base_credentials(resolved: &Resolved, env: &Env) -> Result<Credentials, Error> {
-    runtime()?.block_on(source::base(&resolved.plan.source, resolved.keys.as_ref(), env))
+    let getting = source::Getting { interactive: true, warnings: None };
+    runtime()?.block_on(source::base(&resolved.plan.source, resolved.keys.as_ref(), env, getting))
 }
 
 /// A single-threaded runtime for the SDK's calls: rolesh makes them one after another.

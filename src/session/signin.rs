@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 
 use crate::credentials::{Credentials, Secret};
 use crate::env::Env;
-use crate::error::Error;
+use crate::error::{Error, StsFailure, StsKind};
 
 /// The federation endpoint for a partition; `ROLESH_SIGNIN_URL` (its base URL) overrides it,
 /// for partitions rolesh does not know and for tests.
@@ -91,30 +91,58 @@ pub async fn login_url(
     )))
 }
 
+/// The most of an answer the sign-in endpoint may send.
+const MAX_ANSWER: usize = 64 * 1024;
+
 /// One GET; the body of a 200 answer. The request holds keys: its URL is never shown in
-/// an error, only the endpoint's.
+/// an error, only the endpoint's. No answer is a network error (exit 6), a refusal an
+/// STS-like one (exit 5).
 async fn get(url: &str, shown: &str) -> Result<Vec<u8>, Error> {
-    let failed = |why: String| Error::Local(format!("could not get a console sign-in token from {shown}: {why}"));
+    let failed = |kind: StsKind, why: String| {
+        Error::Sts(Box::new(StsFailure {
+            kind,
+            profile: String::new(),
+            doing: "getting a console sign-in token".into(),
+            code: String::new(),
+            message: why.clone(),
+            detail: format!("could not get a console sign-in token from {shown}: {why}"),
+        }))
+    };
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
-        .map_err(|e| failed(format!("no trusted root certificates ({e})")))?
+        .map_err(|e| Error::Local(format!("no trusted root certificates for {shown} ({e})")))?
         .https_or_http()
         .enable_http1()
         .build();
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build::<_, http_body_util::Empty<hyper::body::Bytes>>(https);
-    let uri: http::Uri = url.parse().map_err(|_| failed("the endpoint is not a URL".into()))?;
-    let call = client.get(uri);
-    let response = tokio::time::timeout(std::time::Duration::from_secs(30), call)
+    let uri: http::Uri =
+        url.parse().map_err(|_| Error::config(format!("{shown} is not a URL; check ROLESH_SIGNIN_URL")))?;
+    // The query holds the session's keys: plain HTTP only to this machine (a test stand-in).
+    let loopback = matches!(uri.host(), Some("127.0.0.1" | "localhost" | "[::1]" | "::1"));
+    if uri.scheme_str() != Some("https") && !loopback {
+        return Err(Error::config(format!("{shown} is not https; set ROLESH_SIGNIN_URL to an https:// address")));
+    }
+    let call = async {
+        let response =
+            client.get(uri).await.map_err(|e| failed(StsKind::Unreachable, format!("{e}; check the network")))?;
+        let status = response.status();
+        // A sign-in token is a few hundred bytes; a body without end is refused, not read.
+        let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER)
+            .collect()
+            .await
+            .map_err(|e| failed(StsKind::Malformed, e.to_string()))?
+            .to_bytes();
+        Ok::<_, Error>((status, body))
+    };
+    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(30), call)
         .await
-        .map_err(|_| failed("no answer in 30 s; check the network".into()))?
-        .map_err(|e| failed(format!("{e}; check the network")))?;
-    let status = response.status();
-    let body = response.into_body().collect().await.map_err(|e| failed(e.to_string()))?.to_bytes();
+        .map_err(|_| failed(StsKind::Unreachable, "no answer in 30 s; check the network".into()))??;
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body[..body.len().min(200)]).replace(['\n', '\r'], " ");
         // AWS refuses credentials that were revoked or have expired with a 400.
-        return Err(failed(format!("HTTP {status}: {text}; try again with --refresh for new credentials")));
+        let kind = if status.is_server_error() { StsKind::ServerFault } else { StsKind::Refused };
+        return Err(failed(kind, format!("HTTP {status}: {text}; try again with --refresh for new credentials")));
     }
     Ok(body.to_vec())
 }

@@ -8,18 +8,33 @@ use chrono::{DateTime, Utc};
 
 use crate::credentials::{CredentialJsonIn, Credentials, Secret};
 use crate::env::Env;
-use crate::error::Error;
+use crate::error::{Error, Warning};
 use crate::profile::Source;
+
+/// How the first credentials may be got.
+#[derive(Debug, Default)]
+pub struct Getting<'a> {
+    /// Whether the user's terminal may be used (not by the credentials server's renewals,
+    /// while the served command owns it): a `credential_process` then gets no stdin.
+    pub interactive: bool,
+    /// Where what the user should know goes.
+    pub warnings: Option<&'a mut Vec<Warning>>,
+}
 
 /// The first credentials of a plan; `keys` are the static keys [`crate::profile::Resolved`]
 /// carries beside a plan from [`Source::Static`].
-pub async fn base(source: &Source, keys: Option<&Credentials>, env: &Env) -> Result<Credentials, Error> {
+pub async fn base(
+    source: &Source,
+    keys: Option<&Credentials>,
+    env: &Env,
+    getting: Getting<'_>,
+) -> Result<Credentials, Error> {
     match source {
         Source::Static { profile, .. } => keys.cloned().ok_or_else(|| {
             Error::config_of(profile, format!("profile `{profile}` lost its keys; this is a bug in rolesh"))
         }),
         Source::Environment => from_env(env),
-        Source::Process { profile, command } => process(profile, command, env),
+        Source::Process { profile, command } => process(profile, command, env, getting.interactive),
         Source::Imds => imds(env, source).await,
         Source::Ecs => ecs(source).await,
         // The container endpoint where one is configured, else the instance's: the two
@@ -28,7 +43,7 @@ pub async fn base(source: &Source, keys: Option<&Credentials>, env: &Env) -> Res
             let container = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];
             if container.iter().any(|v| env.get(v).is_some()) { ecs(source).await } else { imds(env, source).await }
         }
-        Source::Sso(role) => super::sso::role_credentials(role, env).await,
+        Source::Sso(role) => super::sso::role_credentials(role, env, getting.warnings).await,
     }
 }
 
@@ -86,13 +101,14 @@ pub const CREDENTIAL_PROCESS_CHAIN: &str = "ROLESH_CREDENTIAL_PROCESS_CHAIN";
 /// Runs the command as botocore does: split with the platform's rules (POSIX shell words;
 /// on Windows the C runtime's), no shell, stdout read as Version 1 JSON; its stderr and
 /// stdin stay the user's, so it can prompt.
-fn process(profile: &str, command: &str, env: &Env) -> Result<Credentials, Error> {
+fn process(profile: &str, command: &str, env: &Env, interactive: bool) -> Result<Credentials, Error> {
     let fail = |problem: String| Error::Process { profile: profile.to_string(), problem };
     let argv = split_command(command).ok_or_else(|| fail("has unbalanced quotes; fix the command".into()))?;
     let (program, args) = argv.split_first().ok_or_else(|| fail("is empty; give a command".into()))?;
     let mut child = env
         .command(program.as_ref())
         .args(args)
+        .stdin(if interactive { std::process::Stdio::inherit() } else { std::process::Stdio::null() })
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()
@@ -269,14 +285,14 @@ mod tests {
     #[test]
     fn a_credential_process_is_read_as_version_1_json() {
         let cmd = r#"printf '{"Version":1,"AccessKeyId":"AKIAP","SecretAccessKey":"sk","Expiration":"2030-01-01T00:00:00Z"}'"#;
-        let c = process("p", cmd, &Env::from_pairs([("PATH", "/usr/bin:/bin")])).unwrap();
+        let c = process("p", cmd, &Env::from_pairs([("PATH", "/usr/bin:/bin")]), true).unwrap();
         assert_eq!(c.access_key_id, "AKIAP");
         assert!(c.session_token.is_none());
         assert_eq!(c.expiration.unwrap().timestamp(), 1_893_456_000);
         let env = Env::from_pairs([("PATH", "/usr/bin:/bin")]);
-        let err = process("p", "false", &env).unwrap_err().to_string();
+        let err = process("p", "false", &env, true).unwrap_err().to_string();
         assert!(err.starts_with("credential_process of profile `p` exited with"), "{err}");
-        let err = process("p", "echo nope", &env).unwrap_err().to_string();
+        let err = process("p", "echo nope", &env, true).unwrap_err().to_string();
         assert!(err.contains("Version 1 JSON"), "{err}");
     }
 
@@ -284,7 +300,7 @@ mod tests {
     #[test]
     fn a_credential_process_flooding_stdout_is_stopped_at_the_cap() {
         let env = Env::from_pairs([("PATH", "/usr/bin:/bin")]);
-        let err = process("p", "cat /dev/zero", &env).unwrap_err().to_string();
+        let err = process("p", "cat /dev/zero", &env, true).unwrap_err().to_string();
         assert!(err.contains("printed more than 1024 KiB"), "{err}");
     }
 
@@ -293,7 +309,7 @@ mod tests {
     fn credentials_that_expired_already_are_refused_as_botocore_refuses_them() {
         let env = Env::from_pairs([("PATH", "/usr/bin:/bin")]);
         let cmd = r#"printf '{"Version":1,"AccessKeyId":"AKIAP","SecretAccessKey":"sk","Expiration":"2019-01-01T00:00:00Z"}'"#;
-        let err = process("p", cmd, &env).unwrap_err().to_string();
+        let err = process("p", cmd, &env, true).unwrap_err().to_string();
         assert!(err.contains("expired at 2019-01-01T00:00:00Z"), "{err}");
     }
 

@@ -15,7 +15,7 @@ use sha1::{Digest, Sha1};
 
 use crate::credentials::{Credentials, Secret};
 use crate::env::Env;
-use crate::error::{Error, StsFailure, StsKind};
+use crate::error::{Error, StsFailure, StsKind, Warning};
 use crate::fsutil;
 use crate::profile::config::{Config, Profile, SsoSession};
 use crate::profile::{SsoRole, resolve};
@@ -58,7 +58,7 @@ impl Login {
         }
         let Some(profile) = cfg.get(name) else {
             let mut known: Vec<String> = cfg.sso_sessions.keys().cloned().collect();
-            known.extend(cfg.profiles.values().filter(|p| p.is_sso() || p.has("sso_session")).map(|p| p.name.clone()));
+            known.extend(cfg.profiles.values().filter(|p| p.logs_in_to_sso()).map(|p| p.name.clone()));
             let hint =
                 if known.is_empty() { "none is set up".to_string() } else { format!("known: {}", known.join(", ")) };
             return Err(Error::config(format!(
@@ -66,17 +66,8 @@ impl Login {
                 cfg.config_path.display()
             )));
         };
-        match profile.non_empty("sso_session") {
-            Some(s) => match cfg.sso_sessions.get(s) {
-                Some(session) => Login::for_session(cfg, session),
-                None => Err(Error::config_of(
-                    name,
-                    format!(
-                        "profile `{name}` has sso_session = {s}, but there is no [sso-session {s}]; add it to {}",
-                        cfg.config_path.display()
-                    ),
-                )),
-            },
+        match cfg.sso_session_of(profile)? {
+            Some(session) => Login::for_session(cfg, session),
             None if profile.has("sso_start_url") => Login::for_legacy(profile),
             None => match role_of(cfg, env, name) {
                 Some(role) => Ok(Login::for_role(&role)),
@@ -239,7 +230,7 @@ fn portal(region: &str, env: &Env) -> aws_sdk_sso::Client {
 
 /// A usable access token for `login`: the cached one, refreshed (and written back) when it is
 /// within 15 minutes of expiry and can be; an error naming `rolesh login` when there is none.
-pub async fn access_token(login: &Login, env: &Env) -> Result<Secret, Error> {
+pub async fn access_token(login: &Login, env: &Env, warnings: Option<&mut Vec<Warning>>) -> Result<Secret, Error> {
     let path = login.cache_path(env);
     let token = match Token::read(&path) {
         Ok(Some(t)) => t,
@@ -253,7 +244,13 @@ pub async fn access_token(login: &Login, env: &Env) -> Result<Secret, Error> {
     if token.refresh_token.is_some() && token.registration_valid(now) {
         match refresh(login, env, &token).await {
             Ok(fresh) => {
-                fresh.write(&path, login)?;
+                // The refresh token may be spent: the new token is used even if it cannot be
+                // kept, and the user is told.
+                if let Err(e) = fresh.write(&path, login)
+                    && let Some(w) = warnings
+                {
+                    w.push(Warning::File(format!("could not keep the refreshed SSO token: {}", e.render())));
+                }
                 return Ok(fresh.access_token);
             }
             Err(e) => {
@@ -305,6 +302,21 @@ fn oidc_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: SdkError<E, aws_sdk_ssooidc::config::http::HttpResponse>,
     doing: &str,
 ) -> Error {
+    if !matches!(e, SdkError::ServiceError(_)) {
+        // No answer at all: the network, not the login (exit 6, as for STS).
+        let why = crate::error::one_line(&e);
+        return Error::Sts(Box::new(StsFailure {
+            kind: StsKind::Unreachable,
+            profile: login.target.clone(),
+            doing: format!("SSO {doing}"),
+            code: String::new(),
+            message: why.clone(),
+            detail: format!(
+                "could not reach IAM Identity Center ({}) for `{}` while {doing}: {why}; check the network and sso_region",
+                login.region, login.target
+            ),
+        }));
+    }
     let message = match e.message() {
         Some(m) => format!("{}: {m}", e.code().unwrap_or("error")),
         None => crate::error::one_line(&e),
@@ -319,9 +331,13 @@ fn oidc_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
 }
 
 /// Role credentials for an SSO profile from the portal (`GetRoleCredentials`).
-pub async fn role_credentials(role: &SsoRole, env: &Env) -> Result<Credentials, Error> {
+pub async fn role_credentials(
+    role: &SsoRole,
+    env: &Env,
+    warnings: Option<&mut Vec<Warning>>,
+) -> Result<Credentials, Error> {
     let login = Login::for_role(role);
-    let token = access_token(&login, env).await?;
+    let token = access_token(&login, env, warnings).await?;
     let out = portal(&role.region, env)
         .get_role_credentials()
         .role_name(&role.role_name)
@@ -421,10 +437,13 @@ pub async fn login(login: &Login, env: &Env, show: impl FnOnce(&DeviceCode)) -> 
                 }
                 let out = register.send().await.map_err(|e| oidc_error(login, e, "registering rolesh"))?;
                 let (Some(id), Some(secret)) = (out.client_id(), out.client_secret()) else {
-                    return Err(Error::Local(format!(
-                        "the SSO registration returned no client; run `rolesh login {}` again",
-                        login.target
-                    )));
+                    return Err(Error::SsoToken {
+                        target: login.target.clone(),
+                        message: format!(
+                            "the SSO registration returned no client; run `rolesh login {}` again",
+                            login.target
+                        ),
+                    });
                 };
                 (id.to_string(), Secret::new(secret), DateTime::from_timestamp(out.client_secret_expires_at(), 0))
             }
@@ -455,8 +474,9 @@ pub async fn login(login: &Login, env: &Env, show: impl FnOnce(&DeviceCode)) -> 
             .await;
         match polled {
             Ok(out) => {
-                let access = out.access_token().ok_or_else(|| {
-                    Error::Local(format!("the SSO login returned no token; run `rolesh login {}` again", login.target))
+                let access = out.access_token().ok_or_else(|| Error::SsoToken {
+                    target: login.target.clone(),
+                    message: format!("the SSO login returned no token; run `rolesh login {}` again", login.target),
                 })?;
                 let token = Token {
                     access_token: Secret::new(access),

@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use aws_sdk_sts::config::http::HttpResponse;
+use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
-use aws_sdk_sts::config::{BehaviorVersion, Region};
-use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::config::{BehaviorVersion, ConfigBag, Intercept, Region, RuntimeComponents};
+use aws_sdk_sts::error::{BoxError, ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 
 use crate::credentials::{Credentials, Secret};
@@ -91,13 +92,15 @@ impl Call<'_> {
     }
 
     /// AssumeRole for `hop`, asking for `seconds` (the hop's duration, or less after STS
-    /// refused it for role chaining).
+    /// refused it for role chaining). `asked` is the profile (or ARN) the user named, which a
+    /// refusal tells him to run `rolesh doctor` on: for a chain it is not the hop's own.
     pub async fn assume_role(
         &self,
         creds: &Credentials,
         hop: &Hop,
         seconds: u32,
         mfa: Option<(&str, String)>,
+        asked: &str,
     ) -> Result<Assumed, Error> {
         let (serial, code) = mfa.map(|(s, c)| (s.to_string(), c)).unzip();
         let out = self
@@ -111,7 +114,7 @@ impl Call<'_> {
             .set_token_code(code)
             .send()
             .await
-            .map_err(|e| self.explain(e, &format!("assuming {}", hop.role_arn), creds, seconds))?;
+            .map_err(|e| self.explain_for(e, &format!("assuming {}", hop.role_arn), creds, seconds, Some(asked)))?;
         let c = out.credentials().ok_or_else(|| self.malformed("AssumeRole"))?;
         Ok(Assumed { credentials: convert(c), assumed_arn: out.assumed_role_user().map(|u| u.arn().to_string()) })
     }
@@ -157,17 +160,28 @@ impl Call<'_> {
     }
 
     pub async fn get_caller_identity(&self, creds: &Credentials) -> Result<Identity, Error> {
-        let out = self
-            .client(creds)
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| self.explain(e, "calling GetCallerIdentity", creds, 0))?;
-        Ok(Identity {
+        self.get_caller_identity_dated(creds).await.0
+    }
+
+    /// GetCallerIdentity (which needs no permission), and STS's clock: the HTTP `Date` of its
+    /// answer, success or error, beside the local time it arrived, for measuring clock skew.
+    pub async fn get_caller_identity_dated(
+        &self,
+        creds: &Credentials,
+    ) -> (Result<Identity, Error>, Option<ServerDate>) {
+        let recorder = DateRecorder::default();
+        let out = self.client(creds).get_caller_identity().customize().interceptor(recorder.clone()).send().await;
+        let date = recorder.take();
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => return (Err(self.explain(e, "calling GetCallerIdentity", creds, 0)), date),
+        };
+        let identity = Identity {
             account: out.account().unwrap_or_default().to_string(),
             arn: out.arn().unwrap_or_default().to_string(),
             user_id: out.user_id().unwrap_or_default().to_string(),
-        })
+        };
+        (Ok(identity), date)
     }
 
     fn failure(&self, kind: StsKind, doing: &str, code: &str, message: &str, detail: String) -> Error {
@@ -195,7 +209,24 @@ impl Call<'_> {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        self.explain_for(e, doing, creds, seconds, None)
+    }
+
+    /// [`Call::explain`], with the profile the user asked for (`asked`, else the call's) for
+    /// the `rolesh doctor` hint of an AccessDenied.
+    fn explain_for<E>(
+        &self,
+        e: SdkError<E, HttpResponse>,
+        doing: &str,
+        creds: &Credentials,
+        seconds: u32,
+        asked: Option<&str>,
+    ) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
         let profile = self.profile;
+        let asked = asked.unwrap_or(profile);
         let endpoint = self.endpoint.shown();
         if !matches!(e, SdkError::ServiceError(_)) {
             let why = match &e {
@@ -224,7 +255,7 @@ impl Call<'_> {
             "AccessDenied" if doing.starts_with("assuming") => (
                 StsKind::AccessDenied,
                 format!(
-                    "access denied {doing} (profile `{profile}`, as {key}): {message}; check the role's trust policy (principal, MFA and ExternalId conditions) and that the caller may call sts:AssumeRole"
+                    "access denied {doing} (profile `{profile}`, as {key}): {message}; check the role's trust policy (principal, MFA and ExternalId conditions) and that the caller may call sts:AssumeRole, or run `rolesh doctor {asked}`"
                 ),
             ),
             "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" | "InvalidAccessKeyId" => {
@@ -274,6 +305,56 @@ impl Call<'_> {
             ),
         };
         self.failure(kind, doing, &code, &message, detail)
+    }
+}
+
+/// STS's clock as its answer's `Date` header gave it, and the local clock when it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerDate {
+    pub server: DateTime<Utc>,
+    pub local: DateTime<Utc>,
+}
+
+impl ServerDate {
+    /// How far the local clock is ahead of STS's (negative: behind), in seconds. `Date` has
+    /// whole seconds, so this is good to a second or two.
+    pub fn skew_seconds(&self) -> i64 {
+        (self.local - self.server).num_seconds()
+    }
+}
+
+/// Notes the `Date` of the last response an operation received (after any retries).
+#[derive(Debug, Clone, Default)]
+struct DateRecorder(std::sync::Arc<std::sync::Mutex<Option<ServerDate>>>);
+
+impl DateRecorder {
+    fn take(&self) -> Option<ServerDate> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl Intercept for DateRecorder {
+    fn name(&self) -> &'static str {
+        "rolesh-server-date"
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let local = Utc::now();
+        let server = context
+            .response()
+            .headers()
+            .get("date")
+            .and_then(|d| DateTime::parse_from_rfc2822(d).ok())
+            .map(|d| d.with_timezone(&Utc));
+        if let Some(server) = server {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(ServerDate { server, local });
+        }
+        Ok(())
     }
 }
 

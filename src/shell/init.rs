@@ -1,6 +1,9 @@
 //! The hooks printed by `rolesh init`: real files in the top-level `shell/` folder (so
 //! shellcheck, `zsh -n` and fish_indent can read them), embedded here. Each has one token,
-//! `::ROLESH::`, replaced with the binary's path quoted for that shell (starship's approach).
+//! `::ROLESH::`, replaced with the binary's path quoted for that shell (starship's approach),
+//! and blocks between the comment lines `# ::AUTO-DIR::` and `# ::END-AUTO-DIR::` that are
+//! kept (without those two lines) for `--auto-dir` and left out otherwise. The file as it is,
+//! blocks included, is the auto-dir hook, so the linters check every line that can be printed.
 
 use std::ffi::OsStr;
 
@@ -8,6 +11,9 @@ use super::Shell;
 use super::quote::quote_bytes;
 
 pub const TOKEN: &str = "::ROLESH::";
+/// The comment lines around the parts of a hook that only `--auto-dir` prints.
+pub const AUTO_DIR_BEGIN: &str = "# ::AUTO-DIR::";
+pub const AUTO_DIR_END: &str = "# ::END-AUTO-DIR::";
 
 pub fn script(shell: Shell) -> &'static str {
     match shell {
@@ -20,15 +26,43 @@ pub fn script(shell: Shell) -> &'static str {
 
 /// The hook for `shell`, calling the binary at `exe`.
 pub fn hook(shell: Shell, exe: &OsStr) -> Vec<u8> {
+    hook_with(shell, exe, false)
+}
+
+/// The hook for `shell`, calling the binary at `exe`, with the per-directory part when
+/// `auto_dir`.
+pub fn hook_with(shell: Shell, exe: &OsStr, auto_dir: bool) -> Vec<u8> {
+    let text = select(script(shell), auto_dir);
     let quoted = quote_bytes(shell, exe);
     let mut out = Vec::new();
-    let mut rest = script(shell);
+    let mut rest = text.as_str();
     while let Some(at) = rest.find(TOKEN) {
         out.extend_from_slice(&rest.as_bytes()[..at]);
         out.extend_from_slice(&quoted);
         rest = &rest[at + TOKEN.len()..];
     }
     out.extend_from_slice(rest.as_bytes());
+    out
+}
+
+/// `text` without its marker lines, and without the lines between them unless `auto_dir`.
+fn select(text: &str, auto_dir: bool) -> String {
+    let (mut inside, mut just_left_out) = (false, false);
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let was_left_out = std::mem::take(&mut just_left_out);
+        match line.trim() {
+            AUTO_DIR_BEGIN => inside = true,
+            AUTO_DIR_END => {
+                inside = false;
+                just_left_out = !auto_dir;
+            }
+            _ if inside && !auto_dir => {}
+            // A block left out between two blank lines would leave two in a row.
+            "" if was_left_out && out.ends_with("\n\n") => {}
+            _ => out.push_str(line),
+        }
+    }
     out
 }
 
@@ -76,6 +110,27 @@ mod tests {
             assert!(script(shell).contains(TOKEN), "{shell:?}");
             let out = String::from_utf8(hook(shell, OsStr::new("/opt/it's/rolesh"))).unwrap();
             assert!(!out.contains(TOKEN), "{shell:?}");
+        }
+    }
+
+    #[test]
+    fn every_hook_has_balanced_auto_dir_blocks_that_only_auto_dir_prints() {
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Pwsh] {
+            let text = script(shell);
+            let marks: Vec<&str> =
+                text.lines().map(str::trim).filter(|l| *l == AUTO_DIR_BEGIN || *l == AUTO_DIR_END).collect();
+            assert!(!marks.is_empty(), "{shell:?} has no auto-dir block");
+            assert!(
+                marks.chunks(2).all(|pair| pair == [AUTO_DIR_BEGIN, AUTO_DIR_END]),
+                "{shell:?}: the markers do not pair up: {marks:?}"
+            );
+            let plain = String::from_utf8(hook(shell, OsStr::new("rolesh"))).unwrap();
+            let auto = String::from_utf8(hook_with(shell, OsStr::new("rolesh"), true)).unwrap();
+            for out in [&plain, &auto] {
+                assert!(!out.contains("::AUTO-DIR::") && !out.contains("::END-AUTO-DIR::"), "{shell:?}");
+            }
+            assert!(!plain.contains("__rolesh_dir") && auto.contains("__rolesh_dir"), "{shell:?}");
+            assert!(auto.len() > plain.len());
         }
     }
 

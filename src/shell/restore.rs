@@ -23,6 +23,11 @@ pub const ENV: &str = "ROLESH_RESTORE";
 /// A record is a few hundred bytes; a megabyte on stdin is not one.
 pub const MAX_LEN: u64 = 1 << 20;
 
+/// The directory whose `.rolesh` started the shell's session (the `--auto-dir` hook); a session
+/// started any other way removes it, so it names a directory only while the session is that
+/// directory's.
+pub const DIR_VAR: &str = "ROLESH_DIR";
+
 /// The variables a session sets, which `unuse` removes in a shell that inherited its session
 /// (from `rolesh shell` or a parent shell) and so has nothing recorded to restore. The hooks
 /// remove the same list themselves when an expired session cannot be cleared by the binary.
@@ -34,6 +39,7 @@ pub const SESSION_VARS: &[&str] = &[
     "ROLESH_PROFILE",
     "ROLESH_EXPIRES",
     "ROLESH_SESSION",
+    DIR_VAR,
 ];
 
 pub type Changes = Vec<(String, Option<OsString>)>;
@@ -69,7 +75,7 @@ impl Record {
 
     pub fn decode(text: &str) -> Result<Record, Error> {
         let bad = || {
-            Error::Local(format!(
+            Error::SavedEnvironment(format!(
                 "the saved environment in {VAR} is damaged; open a new shell, or clear it with `unset {VAR}` (fish: `set -e {VAR}`)"
             ))
         };

@@ -26,6 +26,28 @@ impl Moto {
         MOTO.get_or_init(Moto::start)
     }
 
+    /// A server of one test's own, for settings that apply to a whole server and would change
+    /// what every other test sees (IAM enforcement). It lives as long as the test binary.
+    pub fn start_private() -> Moto {
+        Moto::start()
+    }
+
+    /// From now on moto checks each request's signature and the caller's IAM policies, as
+    /// AWS does (`/moto-api/reset-auth` with no free requests): create users, keys and roles
+    /// first, with any keys.
+    pub fn enforce_iam(&self) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("moto is not listening");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("could not set a read timeout");
+        let request = format!(
+            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 1\r\nConnection: close\r\n\r\n0"
+        );
+        stream.write_all(request.as_bytes()).expect("could not ask moto to enforce IAM");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("moto did not answer");
+        assert!(answer.starts_with("HTTP/1.1 200"), "moto refused to enforce IAM:\n{answer}");
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

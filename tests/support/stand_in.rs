@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, SystemTime};
@@ -401,6 +401,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     stopping: AtomicBool,
+    /// Seconds added to the `Date` of every answer: a server whose clock is off.
+    clock_offset: AtomicI64,
     wake: Condvar,
 }
 
@@ -425,6 +427,7 @@ impl StandIn {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             stopping: AtomicBool::new(false),
+            clock_offset: AtomicI64::new(0),
             wake: Condvar::new(),
         });
         let accepting = Arc::clone(&shared);
@@ -460,6 +463,12 @@ impl StandIn {
     /// Where `AWS_CONTAINER_CREDENTIALS_FULL_URI` should point.
     pub fn container_credentials_uri(&self) -> String {
         format!("{}{CONTAINER_PATH}", self.endpoint())
+    }
+
+    /// Dates every answer `offset` away from the real time, as a server (or, seen from the
+    /// server, a client) whose clock is off would.
+    pub fn skew_clock(&self, offset: chrono::Duration) {
+        self.shared.clock_offset.store(offset.num_seconds(), Ordering::SeqCst);
     }
 
     pub fn push(&self, rule: Rule) {
@@ -525,7 +534,8 @@ fn serve(stream: TcpStream, shared: &Shared) {
         };
         let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let response = answer(shared, request);
-        if response.write_to(&mut writer, close).is_err() || close {
+        let date = Utc::now() + chrono::Duration::seconds(shared.clock_offset.load(Ordering::SeqCst));
+        if response.write_to(&mut writer, close, date).is_err() || close {
             let _ = writer.shutdown(Shutdown::Both);
             return;
         }
@@ -683,7 +693,7 @@ struct Response {
 }
 
 impl Response {
-    fn write_to(&self, writer: &mut impl Write, close: bool) -> std::io::Result<()> {
+    fn write_to(&self, writer: &mut impl Write, close: bool, date: DateTime<Utc>) -> std::io::Result<()> {
         let reason = match self.status {
             200 => "OK",
             400 => "Bad Request",
@@ -702,7 +712,7 @@ impl Response {
             self.request_id,
             self.content_type,
             self.body.len(),
-            Utc::now().format("%a, %d %b %Y %H:%M:%S GMT"),
+            date.format("%a, %d %b %Y %H:%M:%S GMT"),
             if close { "close" } else { "keep-alive" },
         );
         writer.write_all(head.as_bytes())?;
