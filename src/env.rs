@@ -38,19 +38,31 @@ impl Env {
     /// A variable's value when it is set, valid UTF-8 and not empty: AWS tools treat an empty
     /// variable as unset.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.vars.get(OsStr::new(key)).and_then(|v| v.to_str()).filter(|v| !v.is_empty())
+        self.get_os(key).and_then(|v| v.to_str()).filter(|v| !v.is_empty())
     }
 
+    /// A variable's value. On Windows a name matches in any case, as there (`Path`, `ComSpec`
+    /// and `PATH`, `COMSPEC` are the same variables).
     pub fn get_os(&self, key: &str) -> Option<&OsStr> {
-        self.vars.get(OsStr::new(key)).map(OsString::as_os_str)
+        let key = OsStr::new(key);
+        match self.vars.get(key) {
+            Some(value) => Some(value),
+            None if cfg!(windows) => self.vars.iter().find(|(k, _)| same_name(k, key)).map(|(_, v)| v),
+            None => None,
+        }
+        .map(OsString::as_os_str)
     }
 
+    /// Sets a variable, replacing it in whatever case its name had (on Windows).
     pub fn set(&mut self, key: impl Into<OsString>, value: impl Into<OsString>) {
-        self.vars.insert(key.into(), value.into());
+        let key = key.into();
+        self.vars.retain(|k, _| !same_name(k, &key));
+        self.vars.insert(key, value.into());
     }
 
+    /// Removes a variable, in whatever case its name had (on Windows).
     pub fn remove(&mut self, key: &str) {
-        self.vars.remove(OsStr::new(key));
+        self.vars.retain(|k, _| !same_name(k, OsStr::new(key)));
     }
 
     pub fn is_true(&self, key: &str) -> bool {
@@ -61,7 +73,7 @@ impl Env {
     pub fn public(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
         self.vars
             .iter()
-            .filter(|(k, _)| !PRIVATE.iter().any(|p| OsStr::new(p) == k.as_os_str()))
+            .filter(|(k, _)| !PRIVATE.iter().any(|p| same_name(OsStr::new(p), k)))
             .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
     }
 
@@ -76,6 +88,11 @@ impl Env {
         cmd.envs(self.public());
         cmd
     }
+}
+
+/// Whether two variable names name the same variable: Windows ignores case in them.
+fn same_name(a: &OsStr, b: &OsStr) -> bool {
+    if cfg!(windows) { a.eq_ignore_ascii_case(b) } else { a == b }
 }
 
 // Never print the environment: it may hold credentials.
@@ -99,5 +116,26 @@ mod tests {
         let cmd = env.command(OsStr::new("true"));
         let seen: Vec<(&OsStr, Option<&OsStr>)> = cmd.get_envs().collect();
         assert_eq!(seen, [(OsStr::new("KEEP"), Some(OsStr::new("1")))]);
+    }
+
+    #[test]
+    fn variable_names_ignore_case_on_windows_only() {
+        let mut env = Env::from_pairs([("ComSpec", "C:\\cmd.exe"), ("Path", "C:\\bin"), ("rolesh_restore", "1;")]);
+        assert_eq!(env.get("COMSPEC").is_some(), cfg!(windows));
+        env.set("PATH", "C:\\other");
+        assert_eq!(env.get("Path"), Some(if cfg!(windows) { "C:\\other" } else { "C:\\bin" }));
+        env.remove("comspec");
+        assert_eq!(env.get_os("ComSpec").is_none(), cfg!(windows));
+        let private_gone = env.public().all(|(k, _)| k != "rolesh_restore");
+        assert_eq!(private_gone, cfg!(windows), "a private variable in another case is still private there");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn the_windows_environment_is_read_whatever_the_case_of_its_names() {
+        // Windows spells it `ComSpec` (Wine too); rolesh asks for `COMSPEC`.
+        let env = Env::from_process();
+        assert!(env.get("COMSPEC").is_some_and(|c| c.to_ascii_lowercase().ends_with("cmd.exe")));
+        assert!(env.get("path").is_some());
     }
 }

@@ -68,14 +68,16 @@ pub fn find_program(program: &OsStr, env: &Env) -> Option<PathBuf> {
     if !cfg!(windows) {
         return None;
     }
-    let path = env.get_os("PATH").or_else(|| env.get_os("Path"))?;
+    // `Path` on Windows: `Env` matches names in any case there.
+    let path = env.get_os("PATH")?;
     let pathext = env.get("PATHEXT").unwrap_or(".COM;.EXE;.BAT;.CMD");
     search_path(Path::new(program), std::env::split_paths(path), pathext, |p| p.is_file())
 }
 
 /// The first `dir/program` + extension from `pathext` that `is_file` accepts, trying the
 /// directories in order, as cmd does. A program with a directory part or an extension of its
-/// own is left to std.
+/// own is left to std. An empty entry (`C:\bin;;C:\tools`) is skipped: joined to a name it
+/// would search the current directory, which PowerShell never does.
 fn search_path(
     program: &Path,
     dirs: impl IntoIterator<Item = PathBuf>,
@@ -87,7 +89,7 @@ fn search_path(
         return None;
     }
     let exts: Vec<&str> = pathext.split(';').map(str::trim).filter(|e| e.starts_with('.')).collect();
-    dirs.into_iter().find_map(|dir| {
+    dirs.into_iter().filter(|dir| !dir.as_os_str().is_empty()).find_map(|dir| {
         exts.iter().map(|ext| dir.join(format!("{}{ext}", program.display()))).find(|candidate| is_file(candidate))
     })
 }
@@ -381,16 +383,22 @@ mod tests {
 
     #[test]
     fn a_bare_program_is_found_with_the_first_pathext_extension_present() {
-        let dirs = || vec![PathBuf::from("/a"), PathBuf::from("/b")];
-        // Windows file names are case-insensitive.
-        let present = |p: &Path| ["/b/aws.cmd", "/b/aws.exe"].contains(&p.to_string_lossy().to_lowercase().as_str());
+        let (a, b) = (PathBuf::from("/a"), PathBuf::from("/b"));
+        let dirs = || vec![a.clone(), PathBuf::new(), b.clone()];
+        // Windows file names are case-insensitive; `join` puts `\` between the parts there.
+        let present = |p: &Path| {
+            let name = p.file_name().unwrap().to_string_lossy().to_lowercase();
+            p.parent() == Some(b.as_path()) && ["aws.cmd", "aws.exe"].contains(&name.as_str())
+        };
         let found = search_path(Path::new("aws"), dirs(), ".COM;.EXE;.BAT;.CMD", present);
-        assert_eq!(found, Some(PathBuf::from("/b/aws.EXE")), "PATHEXT order decides within a directory");
+        assert_eq!(found, Some(b.join("aws.EXE")), "PATHEXT order decides within a directory");
         let found = search_path(Path::new("aws"), dirs(), ".CMD;.EXE", present);
-        assert_eq!(found, Some(PathBuf::from("/b/aws.CMD")));
+        assert_eq!(found, Some(b.join("aws.CMD")));
         assert_eq!(search_path(Path::new("aws.exe"), dirs(), ".CMD", present), None, "an extension is std's job");
         assert_eq!(search_path(Path::new("/b/aws"), dirs(), ".CMD", present), None, "a path is std's job");
         assert_eq!(search_path(Path::new("nope"), dirs(), ".CMD", present), None);
+        let here = |p: &Path| p == Path::new("aws.cmd");
+        assert_eq!(search_path(Path::new("aws"), dirs(), ".CMD", here), None, "an empty entry is not the current dir");
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn default_shell(env: &Env) -> OsString {
 /// PowerShell 7 (`pwsh`), else Windows PowerShell, else `%COMSPEC%` (cmd.exe).
 #[cfg(windows)]
 fn default_shell(env: &Env) -> OsString {
-    let path = env.get_os("PATH").or_else(|| env.get_os("Path")).unwrap_or_default();
+    let path = env.get_os("PATH").unwrap_or_default();
     for name in ["pwsh.exe", "powershell.exe"] {
         if std::env::split_paths(path).any(|dir| dir.join(name).is_file()) {
             return name.into();

@@ -13,6 +13,7 @@ pub mod process;
 pub mod pty;
 pub mod sso;
 pub mod stand_in;
+pub mod wine;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -173,10 +173,21 @@ pub struct Spawned {
 
 impl Spawned {
     /// Starts `command` detached (see [`detach`]) with stdout and stderr captured.
-    pub fn start(mut command: Command) -> Spawned {
+    pub fn start(command: Command) -> Spawned {
+        Spawned::start_with(command, Stdio::null()).0
+    }
+
+    /// [`Spawned::start`] with stdin a pipe, for the caller to write to and close.
+    pub fn start_with_stdin(command: Command) -> (Spawned, ChildStdin) {
+        let (spawned, stdin) = Spawned::start_with(command, Stdio::piped());
+        (spawned, stdin.expect("stdin is piped"))
+    }
+
+    fn start_with(mut command: Command, stdin: Stdio) -> (Spawned, Option<ChildStdin>) {
         let what = format!("{command:?}");
-        detach(&mut command).stdout(Stdio::piped()).stderr(Stdio::piped());
+        detach(&mut command).stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child: Child = command.spawn().unwrap_or_else(|e| panic!("could not start {what}: {e}"));
+        let input = child.stdin.take();
         let pid = i32::try_from(child.id()).expect("pid fits in i32");
         let stdout = Arc::new(Capture::default());
         let stderr = Arc::new(Capture::default());
@@ -188,7 +199,7 @@ impl Spawned {
                 let _ = exited.send(status);
             }
         });
-        Spawned { what, pid, exit, stdout, stderr, finished: false }
+        (Spawned { what, pid, exit, stdout, stderr, finished: false }, input)
     }
 
     pub fn pid(&self) -> i32 {
