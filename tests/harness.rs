@@ -239,6 +239,9 @@ fn sdk_client(stand_in: &StandIn, key: &str, secret: &str) -> aws_sdk_sts::Clien
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(stand_in.endpoint())
+        // rolesh builds the SDK without a default client (see src/session/http.rs); the stand-in
+        // speaks plain HTTP, which the same builder serves.
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .credentials_provider(Credentials::new(key, secret, None, None, "test"))
         .build();
     aws_sdk_sts::Client::from_conf(config)
