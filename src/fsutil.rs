@@ -177,8 +177,31 @@ pub fn read_private(path: &Path, max_len: u64) -> Result<Option<Vec<u8>>, FileEr
 /// is missing. Follows symlinks, as users link their dotfiles, but checks the final file: a
 /// regular file of at most `max_len` bytes, owned by the user or root, that others cannot
 /// write (a world-writable config could inject a `credential_process` command).
+/// The null device (`AWS_CONFIG_FILE=/dev/null`, the usual way to run without a config) reads
+/// as a missing file, as it does for the AWS CLI; every other special file is refused.
 pub fn read_config(path: &Path, max_len: u64) -> Result<Option<Vec<u8>>, FileError> {
+    if is_null_device(path) {
+        return Ok(None);
+    }
     read_checked(path, max_len, true, Trust::MeOrRoot)
+}
+
+#[cfg(unix)]
+fn is_null_device(path: &Path) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let null = Path::new("/dev/null");
+    match (fs::metadata(path), fs::metadata(null)) {
+        // The same character device as /dev/null, however it is reached (a link, /dev/fd/...).
+        (Ok(m), Ok(n)) => m.file_type().is_char_device() && m.rdev() == n.rdev(),
+        _ => false,
+    }
+}
+
+#[cfg(windows)]
+fn is_null_device(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    let name = name.strip_prefix(r"\\.\").unwrap_or(&name);
+    name.eq_ignore_ascii_case("nul")
 }
 
 /// Reads a small file the user keeps outside rolesh's directories (a project's `.rolesh`).

@@ -527,6 +527,25 @@ fn a_fifo_or_dev_zero_in_place_of_the_aws_files_is_a_one_line_config_error() {
     assert_eq!(stand_in.requests().len(), calls, "STS was called with an unreadable config");
 }
 
+/// `AWS_CONFIG_FILE=/dev/null` is how people run the AWS CLI without a config: the null device,
+/// named or linked, reads as an empty file, while every other special file stays refused.
+#[test]
+fn the_null_device_as_an_aws_file_reads_as_empty_as_it_does_for_the_aws_cli() {
+    let stand_in = StandIn::start();
+    let mut env = user_env(&stand_in);
+    env.config("[profile deployer]\nrole_arn = arn:aws:iam::111111111111:role/deployer\nsource_profile = user\n");
+    env.set("AWS_CONFIG_FILE", "/dev/null");
+    let listed = run_bounded(&env, ["list"]);
+    listed.assert_ok();
+    let names = listed.stdout();
+    assert!(names.contains("user") && !names.contains("deployer"), "{listed}");
+    run_bounded(&env, exec_env("user", &[])).assert_ok();
+    env.unset("AWS_CONFIG_FILE");
+    std::fs::remove_file(env.config_path()).unwrap();
+    symlink("/dev/null", env.config_path()).unwrap();
+    run_bounded(&env, ["list"]).assert_ok();
+}
+
 // --- 3. Cache trouble after STS answered ---------------------------------------------------
 
 /// `[profile admin]`, a role behind MFA on the user's long-term keys: GetSessionToken with
