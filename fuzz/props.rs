@@ -63,14 +63,15 @@ pub fn config_parse(data: &[u8]) {
     // CRLF line endings read exactly as LF ones do.
     let crlf = Config::parse(&config.replace('\n', "\r\n"), &credentials.replace('\n', "\r\n"))
         .expect("a config that parses with LF endings parses with CRLF endings");
-    assert_eq!(
-        cfg.profiles.keys().collect::<Vec<_>>(),
-        crlf.profiles.keys().collect::<Vec<_>>(),
-        "CRLF endings changed the profiles"
-    );
-    let names: Vec<&String> = cfg.profiles.keys().collect();
-    for (name, profile) in &cfg.profiles {
-        assert_eq!(&profile.name, name, "a profile is filed under its own name");
+    assert_eq!(cfg.names().collect::<Vec<_>>(), crlf.names().collect::<Vec<_>>(), "CRLF endings changed the profiles");
+    let names: Vec<&String> = cfg.names().collect();
+    for name in &names {
+        let profile = cfg.get(name).expect("every listed name is a profile");
+        assert_eq!(&profile.name, *name, "a profile is filed under its own name");
+        let same = crlf.get(name).expect("CRLF endings keep the profile");
+        for key in ["role_arn", "source_profile", "mfa_serial", "region", "aws_access_key_id", "s3"] {
+            assert_eq!(profile.get(key), same.get(key), "CRLF endings changed {key} of {name}");
+        }
         check_resolve(&cfg, &Env::default(), name, &Overrides::default());
     }
     // A bare role ARN, sourced from each way a source can be named.

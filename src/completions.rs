@@ -44,7 +44,7 @@ pub fn sso_names() -> Vec<CompletionCandidate> {
     let Ok(cfg) = Config::load(&Env::from_process()) else {
         return Vec::new();
     };
-    let profiles = cfg.profiles.values().filter(|p| p.logs_in_to_sso()).map(|p| p.name.clone());
+    let profiles = cfg.profiles().filter(|p| p.logs_in_to_sso()).map(|p| p.name.clone());
     cfg.sso_sessions.keys().cloned().chain(profiles).map(CompletionCandidate::new).collect()
 }
 
@@ -54,5 +54,5 @@ pub fn profiles() -> Vec<CompletionCandidate> {
     let Ok(cfg) = Config::load(&Env::from_process()) else {
         return Vec::new();
     };
-    cfg.profiles.keys().map(CompletionCandidate::new).collect()
+    cfg.names().map(CompletionCandidate::new).collect()
 }

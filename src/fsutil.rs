@@ -238,8 +238,10 @@ fn read_checked_in(
     if check_dir {
         check_parent(path).map_err(|e| FileError::Directory(Box::new(e)))?;
     }
-    let Some(file) = open_checked(path, follow, trust, max_len)? else { return Ok(None) };
-    let mut bytes = Vec::new();
+    let Some((file, len)) = open_checked(path, follow, trust, max_len)? else { return Ok(None) };
+    // One allocation of the right size (fstat's length, at most the cap; one byte more shows
+    // that the file grew), where growing from empty would copy a large config several times.
+    let mut bytes = Vec::with_capacity(len.saturating_add(1) as usize);
     // fstat says 0 bytes for /proc-like files, so the read itself stops just past the cap.
     (&file).take(max_len.saturating_add(1)).read_to_end(&mut bytes)?;
     let len = bytes.len() as u64;
@@ -251,14 +253,15 @@ fn read_checked_in(
 
 /// Opens without following a final symlink (unless `follow`) and without blocking on a FIFO,
 /// then checks the opened file itself.
-fn open_checked(path: &Path, follow: bool, trust: Trust, max_len: u64) -> Result<Option<File>, FileError> {
+fn open_checked(path: &Path, follow: bool, trust: Trust, max_len: u64) -> Result<Option<(File, u64)>, FileError> {
     let file = match options(follow, false, 0).read(true).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(open_error(e, path, follow)),
     };
-    check(&facts(&file)?, trust, max_len)?;
-    Ok(Some(file))
+    let facts = facts(&file)?;
+    check(&facts, trust, max_len)?;
+    Ok(Some((file, facts.len)))
 }
 
 /// Whoever can write a file's directory can replace the file: the directory must be the

@@ -44,7 +44,7 @@ impl<'a> Row<'a> {
 
 /// A row for each profile in the files, in name order.
 pub(super) fn rows(cfg: &Config) -> Vec<Row<'_>> {
-    cfg.profiles.values().map(|p| row(cfg, p)).collect()
+    cfg.profiles().map(|p| row(cfg, p)).collect()
 }
 
 /// What the ROLE column shows: the role ARN, or an SSO profile's `ROLE@ACCOUNT`.

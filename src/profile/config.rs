@@ -6,8 +6,10 @@
 //! appears twice in one file is an error, as it is for botocore's configparser (the AWS CLI
 //! refuses such a file), rather than a silent merge.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::env::Env;
 use crate::error::Error;
@@ -67,14 +69,42 @@ impl std::fmt::Debug for Profile {
     }
 }
 
-#[derive(Debug, Default)]
+/// Both AWS files, indexed: every section is found and checked when the files are read, but a
+/// profile's settings are read out of the text only when that profile is asked for. A warm
+/// `exec` needs two or three profiles of what may be thousands, and copying every setting of
+/// a large config into maps cost more than the rest of the run (docs/ARCHITECTURE.md).
+#[derive(Default)]
 pub struct Config {
     pub config_path: PathBuf,
     pub credentials_path: PathBuf,
-    pub profiles: BTreeMap<String, Profile>,
+    config_text: String,
+    credentials_text: String,
+    /// Looked up far more often than listed: a hash map, sorted when listed.
+    profiles: HashMap<String, Entry, Fnv>,
     /// `[sso-session NAME]` sections of the config file: IAM Identity Center settings that
     /// profiles share by name.
     pub sso_sessions: BTreeMap<String, SsoSession>,
+}
+
+/// Where a profile's sections are, and the profile once read.
+#[derive(Default)]
+struct Entry {
+    /// The body of its section in each file's text.
+    config: Option<Span>,
+    credentials: Option<Span>,
+    profile: OnceLock<Box<Profile>>,
+}
+
+// The files' text holds secret keys: show paths and names only.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("config_path", &self.config_path)
+            .field("credentials_path", &self.credentials_path)
+            .field("profiles", &self.names().collect::<Vec<_>>())
+            .field("sso_sessions", &self.sso_sessions)
+            .finish()
+    }
 }
 
 /// An `[sso-session NAME]` section.
@@ -101,31 +131,34 @@ impl Config {
             .unwrap_or_else(|| home.join(".aws").join("credentials"));
         let config_text = read_optional(&config_path)?;
         let credentials_text = read_optional(&credentials_path)?;
-        Config::parse_at(&config_text, &credentials_text, config_path, credentials_path)
+        Config::parse_at(config_text, credentials_text, config_path, credentials_path)
     }
 
     /// Both files' text, as if they were at `config` and `credentials` (tests).
     pub fn parse(config_text: &str, credentials_text: &str) -> Result<Self, Error> {
-        Config::parse_at(config_text, credentials_text, PathBuf::from("config"), PathBuf::from("credentials"))
+        let (config, credentials) = (config_text.to_string(), credentials_text.to_string());
+        Config::parse_at(config, credentials, PathBuf::from("config"), PathBuf::from("credentials"))
     }
 
     fn parse_at(
-        config_text: &str,
-        credentials_text: &str,
+        config_text: String,
+        credentials_text: String,
         config_path: PathBuf,
         credentials_path: PathBuf,
     ) -> Result<Self, Error> {
-        let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
-        let config = parse_ini(config_text).map_err(|e| e.into_error(&config_path))?;
-        let credentials = parse_ini(credentials_text).map_err(|e| e.into_error(&credentials_path))?;
-        // botocore keeps the later of `[default]` and `[profile default]` (or of `[profile a]`
-        // and `[profile  a ]`) whole.
+        // Sized for a typical profile of about 128 bytes: growing the map step by step cost a
+        // tenth of reading a large config.
+        let expected = (config_text.len() + credentials_text.len()) / 128;
+        let mut profiles: HashMap<String, Entry, Fnv> = HashMap::with_capacity_and_hasher(expected, Fnv::default());
         let mut sso_sessions = BTreeMap::new();
-        for (section, values) in config {
-            if let Some(name) = config_section_profile(&section) {
-                profiles
-                    .insert(name.clone(), Profile { name, values: values.into_iter().collect(), ..Default::default() });
-            } else if let Some(name) = sso_session_section(&section) {
+        for section in sections(&config_text) {
+            let section = section.map_err(|e| e.into_error(&config_path))?;
+            if let Some(name) = config_section_profile(section.name) {
+                // botocore keeps the later of `[default]` and `[profile default]` (or of
+                // `[profile a]` and `[profile  a ]`) whole.
+                profiles.entry(name).or_default().config = Some(span(&config_text, section.body));
+            } else if let Some(name) = sso_session_section(section.name) {
+                let values = settings(section.body);
                 let get = |k: &str| values.iter().find(|(key, v)| key == k && !v.is_empty()).map(|(_, v)| v.clone());
                 let scopes = get("sso_registration_scopes")
                     .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
@@ -139,12 +172,27 @@ impl Config {
                 sso_sessions.insert(name, session);
             }
         }
-        for (name, values) in credentials {
-            let profile = profiles.entry(name.clone()).or_insert_with(|| Profile { name, ..Default::default() });
+        for section in sections(&credentials_text) {
+            let section = section.map_err(|e| e.into_error(&credentials_path))?;
+            profiles.entry(section.name.to_string()).or_default().credentials =
+                Some(span(&credentials_text, section.body));
+        }
+        Ok(Config { config_path, credentials_path, config_text, credentials_text, profiles, sso_sessions })
+    }
+
+    /// A profile read out of the files' text: its config-file settings, then its
+    /// credentials-file settings over them.
+    fn read_profile(&self, name: &str, entry: &Entry) -> Profile {
+        let mut profile = Profile { name: name.to_string(), ..Default::default() };
+        if let Some(body) = entry.config {
+            profile.values.extend(settings(body.of(&self.config_text)));
+        }
+        if let Some(body) = entry.credentials {
+            let values = settings(body.of(&self.credentials_text));
             profile.from_credentials.extend(values.iter().map(|(k, _)| k.clone()));
             profile.values.extend(values);
         }
-        Ok(Config { config_path, credentials_path, profiles, sso_sessions })
+        profile
     }
 
     /// A setting of `[default]` that makes every SDK find credentials there before it would
@@ -189,7 +237,20 @@ impl Config {
     }
 
     pub fn get(&self, name: &str) -> Option<&Profile> {
-        self.profiles.get(name)
+        let entry = self.profiles.get(name)?;
+        Some(entry.profile.get_or_init(|| Box::new(self.read_profile(name, entry))))
+    }
+
+    /// The profiles' names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        let mut names: Vec<&String> = self.profiles.keys().collect();
+        names.sort_unstable();
+        names.into_iter()
+    }
+
+    /// Every profile, sorted by name (each read out of the text on the way).
+    pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
+        self.names().filter_map(|name| self.get(name))
     }
 
     pub fn files(&self) -> String {
@@ -271,11 +332,18 @@ pub(crate) struct IniLines {
 }
 
 impl IniLines {
-    /// `raw` is one line, its line break included or not.
+    /// The state just after a section's header: what [`settings`] starts a body in.
+    pub(crate) fn after_header() -> Self {
+        IniLines { in_section: true, after_key: false }
+    }
+
+    /// `raw` is one line, its line break included or not. Byte-wise where the rules are about
+    /// ASCII (it runs on every line of a config of thousands of profiles).
     pub(crate) fn classify<'a>(&mut self, raw: &'a str) -> IniLine<'a> {
-        let line = raw.trim_end_matches(['\n', '\r']);
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+        let end = raw.bytes().rposition(|b| b != b'\n' && b != b'\r').map_or(0, |i| i + 1);
+        let line = &raw[..end];
+        let trimmed = trim(line);
+        if trimmed.is_empty() || trimmed.starts_with(['#', ';']) {
             return IniLine::Blank;
         }
         if self.after_key && line.starts_with([' ', '\t']) {
@@ -285,16 +353,24 @@ impl IniLines {
         if let Some(inner) = trimmed.strip_prefix('[').and_then(|t| t.find(']').map(|end| &t[..end])) {
             self.in_section = true;
             self.after_key = false;
-            return IniLine::Header(inner.trim());
+            return IniLine::Header(trim(inner));
         }
-        match trimmed.find(['=', ':']) {
-            Some(pos) if self.in_section && !trimmed[..pos].trim().is_empty() => {
+        match trimmed.bytes().position(|b| b == b'=' || b == b':') {
+            Some(pos) if self.in_section && !trim(&trimmed[..pos]).is_empty() => {
                 self.after_key = true;
-                IniLine::Key(trimmed[..pos].trim(), trimmed[pos + 1..].trim())
+                IniLine::Key(trim(&trimmed[..pos]), trim(&trimmed[pos + 1..]))
             }
             _ => IniLine::Ignored,
         }
     }
+}
+
+/// `str::trim` (Unicode whitespace, as Python's `strip`), with ASCII's common case first.
+fn trim(s: &str) -> &str {
+    let t = s.trim_ascii();
+    // Vertical tab and non-ASCII whitespace are left to the full rule.
+    let odd = |b: Option<&u8>| b.is_some_and(|&b| b == 0x0b || b >= 0x80);
+    if odd(t.as_bytes().first()) || odd(t.as_bytes().last()) { t.trim() } else { t }
 }
 
 /// A section's name and its settings (keys lower-cased), in file order.
@@ -321,41 +397,156 @@ impl IniError {
     }
 }
 
-/// An INI reader with configparser's rules: lines it cannot read are skipped, as the AWS
-/// SDKs do, but a repeated section or setting is an error, as it is for botocore.
-pub fn parse_ini(text: &str) -> Result<Vec<Section>, IniError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut sections: Vec<Section> = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut lines = IniLines::default();
-    let mut last_key: Option<usize> = None;
-    for raw in text.lines() {
-        match (lines.classify(raw), sections.last_mut()) {
-            (IniLine::Header(name), _) => {
-                if !seen.insert(name) {
-                    return Err(IniError::DuplicateSection(name.to_string()));
+/// A section as [`sections`] finds it: the name in its header and the text of its body (the
+/// lines up to the next header), both borrowed from the file's text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawSection<'a> {
+    pub name: &'a str,
+    pub body: &'a str,
+}
+
+/// Finds a file's sections with configparser's rules and refuses what it refuses (a section or
+/// a setting twice), copying nothing: the settings of a section are read by [`settings`] when
+/// they are wanted. An iterator, so that a config of thousands of sections is never held twice.
+pub(crate) fn sections(text: &str) -> Sections<'_> {
+    let bom = usize::from(text.starts_with('\u{feff}')) * '\u{feff}'.len_utf8();
+    Sections {
+        text,
+        next_line: bom,
+        lines: IniLines::default(),
+        seen: HashSet::with_capacity_and_hasher(text.len() / 128, Fnv::default()),
+        keys: Vec::new(),
+        current: None,
+    }
+}
+
+pub(crate) struct Sections<'a> {
+    text: &'a str,
+    /// Where the next unread line starts.
+    next_line: usize,
+    lines: IniLines,
+    seen: HashSet<&'a str, Fnv>,
+    /// The keys of the current section, for the duplicate check.
+    keys: Vec<&'a str>,
+    /// The current section's name and where its body starts.
+    current: Option<(&'a str, usize)>,
+}
+
+impl<'a> Sections<'a> {
+    /// Stops the walk with `error`.
+    fn fail(&mut self, error: IniError) -> Option<Result<RawSection<'a>, IniError>> {
+        self.next_line = self.text.len();
+        self.current = None;
+        Some(Err(error))
+    }
+}
+
+impl<'a> Iterator for Sections<'a> {
+    type Item = Result<RawSection<'a>, IniError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let text = self.text;
+        while self.next_line < text.len() {
+            let line_start = self.next_line;
+            self.next_line = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i + 1);
+            match self.lines.classify(&text[line_start..self.next_line]) {
+                IniLine::Header(name) => {
+                    if !self.seen.insert(name) {
+                        return self.fail(IniError::DuplicateSection(name.to_string()));
+                    }
+                    self.keys.clear();
+                    if let Some((done, body_start)) = self.current.replace((name, self.next_line)) {
+                        return Some(Ok(RawSection { name: done, body: &text[body_start..line_start] }));
+                    }
                 }
-                sections.push((name.to_string(), Vec::new()));
-                last_key = None;
+                IniLine::Key(key, _) => {
+                    if self.keys.iter().any(|k| same_key(k, key)) {
+                        let section = self.current.map_or("", |(name, _)| name).to_string();
+                        return self.fail(IniError::DuplicateKey { section, key: key.to_lowercase() });
+                    }
+                    self.keys.push(key);
+                }
+                _ => {}
             }
-            (IniLine::Continuation(more), Some((_, values))) => {
-                if let Some(i) = last_key {
-                    values[i].1.push('\n');
-                    values[i].1.push_str(more);
+        }
+        self.current.take().map(|(name, body_start)| Ok(RawSection { name, body: &text[body_start..] }))
+    }
+}
+
+/// FNV-1a for the maps of section names: SipHash's resistance to chosen collisions buys
+/// nothing for a file that must be the user's own, and costs a tenth of reading a large one.
+type Fnv = BuildHasherDefault<FnvHasher>;
+
+struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> Self {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// configparser lower-cases keys: `Region` and `region` are one setting.
+fn same_key(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
+}
+
+/// A section body's settings (keys lower-cased), in file order; indented lines continue the
+/// setting before them.
+pub(crate) fn settings(body: &str) -> Vec<(String, String)> {
+    let mut values: Vec<(String, String)> = Vec::new();
+    let mut lines = IniLines::after_header();
+    for raw in body.lines() {
+        match lines.classify(raw) {
+            IniLine::Key(key, value) => values.push((key.to_lowercase(), value.to_string())),
+            IniLine::Continuation(more) => {
+                if let Some((_, value)) = values.last_mut() {
+                    value.push('\n');
+                    value.push_str(more);
                 }
-            }
-            (IniLine::Key(key, value), Some((section, values))) => {
-                let key = key.to_lowercase();
-                if values.iter().any(|(k, _)| *k == key) {
-                    return Err(IniError::DuplicateKey { section: section.clone(), key });
-                }
-                values.push((key, value.to_string()));
-                last_key = Some(values.len() - 1);
             }
             _ => {}
         }
     }
-    Ok(sections)
+    values
+}
+
+/// An INI reader with configparser's rules: lines it cannot read are skipped, as the AWS
+/// SDKs do, but a repeated section or setting is an error, as it is for botocore.
+pub fn parse_ini(text: &str) -> Result<Vec<Section>, IniError> {
+    sections(text).map(|s| s.map(|s| (s.name.to_string(), settings(s.body)))).collect()
+}
+
+/// Where a part of a file's text lies in it; 32 bits, as the files are capped at 64 MiB, so
+/// that the index of a large config stays small.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// The span of `part`, a slice of `text`.
+fn span(text: &str, part: &str) -> Span {
+    let start = part.as_ptr() as usize - text.as_ptr() as usize;
+    let at = |i: usize| u32::try_from(i).expect("AWS files are capped far below 4 GiB");
+    Span { start: at(start), end: at(start + part.len()) }
+}
+
+impl Span {
+    fn of(self, text: &str) -> &str {
+        &text[self.start as usize..self.end as usize]
+    }
 }
 
 /// Far beyond any real config (10,000 profiles are about 1 MB), well short of what would
@@ -367,7 +558,9 @@ pub const MAX_FILE_LEN: u64 = 64 << 20;
 /// line in it is a command rolesh would run.
 fn read_optional(path: &Path) -> Result<String, Error> {
     match crate::fsutil::read_config(path, MAX_FILE_LEN) {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned()),
+        // Lossy only when it must be: a valid file is not copied.
+        Ok(bytes) => Ok(String::from_utf8(bytes.unwrap_or_default())
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
         Err(e) => Err(Error::config(format!("could not read {}: {e}", path.display()))),
     }
 }
@@ -414,7 +607,7 @@ mod tests {
             "",
         )
         .unwrap();
-        let names: Vec<&String> = cfg.profiles.keys().collect();
+        let names: Vec<&String> = cfg.names().collect();
         assert_eq!(names, ["default", "dev"]);
         assert_eq!(cfg.get("dev").unwrap().get("role_arn"), Some("arn:aws:iam::1:role/x"));
     }
@@ -462,6 +655,9 @@ mod tests {
         let err = Config::parse("", "[x]\nregion = a\nRegion = b\n").unwrap_err().to_string();
         assert!(err.starts_with("credentials sets region twice in section [x]"), "{err}");
         assert!(Config::parse("[default]\n[default]\n", "").is_err());
+        // Found in a profile nobody asks for, and with configparser's lower-casing.
+        assert!(Config::parse("[profile a]\n[profile b]\nÄrger = 1\närger = 2\n", "").is_err());
+        assert!(Config::parse("[profile b]\nRegion = 1\n\n  ; c\nREGION = 2", "").is_err());
     }
 
     #[test]

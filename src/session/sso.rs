@@ -58,7 +58,7 @@ impl Login {
         }
         let Some(profile) = cfg.get(name) else {
             let mut known: Vec<String> = cfg.sso_sessions.keys().cloned().collect();
-            known.extend(cfg.profiles.values().filter(|p| p.logs_in_to_sso()).map(|p| p.name.clone()));
+            known.extend(cfg.profiles().filter(|p| p.logs_in_to_sso()).map(|p| p.name.clone()));
             let hint =
                 if known.is_empty() { "none is set up".to_string() } else { format!("known: {}", known.join(", ")) };
             return Err(Error::config(format!(
