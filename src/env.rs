@@ -84,6 +84,11 @@ impl Env {
     pub fn command(&self, program: &OsStr) -> Command {
         let resolved = crate::sys::find_program(program, self);
         let mut cmd = Command::new(resolved.as_deref().map_or(program, |p| p.as_os_str()));
+        // The program sees the name it was called by, as with a search by the OS.
+        #[cfg(unix)]
+        if resolved.is_some() {
+            std::os::unix::process::CommandExt::arg0(&mut cmd, program);
+        }
         cmd.env_clear();
         cmd.envs(self.public());
         cmd
@@ -116,6 +121,16 @@ mod tests {
         let cmd = env.command(OsStr::new("true"));
         let seen: Vec<(&OsStr, Option<&OsStr>)> = cmd.get_envs().collect();
         assert_eq!(seen, [(OsStr::new("KEEP"), Some(OsStr::new("1")))]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_program_found_on_path_is_started_by_its_full_path_and_still_sees_its_own_name() {
+        let env = Env::from_pairs([("PATH", "/usr/bin:/bin")]);
+        let mut cmd = env.command(OsStr::new("sh"));
+        assert!(std::path::Path::new(cmd.get_program()).is_absolute(), "a full path lets std use posix_spawn");
+        let out = cmd.args(["-c", "echo $0"]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "sh\n");
     }
 
     #[test]

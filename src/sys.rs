@@ -61,17 +61,23 @@ pub fn tty(pid: u32) -> Option<String> {
     imp::tty(pid)
 }
 
-/// Where `program` is, when std would not find it itself: on Windows, `Command::new("aws")`
-/// tries only `aws.exe`, whereas cmd and PowerShell also find `aws.cmd` through `PATHEXT`.
-/// `None` means "let std look" (always on Unix).
+/// Where `program` is, when rolesh should name it to the OS itself; `None` means "let std
+/// look". On Windows, `Command::new("aws")` tries only `aws.exe`, whereas cmd and PowerShell
+/// also find `aws.cmd` through `PATHEXT`. On Unix, std must fork and search with `execvp`
+/// whenever the child's `PATH` is set (always, since the child's environment is built from
+/// `Env`); given a full path it uses `posix_spawn`, which does not copy rolesh's address
+/// space and saves a fifth of a cached `exec`.
 pub fn find_program(program: &OsStr, env: &Env) -> Option<PathBuf> {
-    if !cfg!(windows) {
-        return None;
-    }
-    // `Path` on Windows: `Env` matches names in any case there.
     let path = env.get_os("PATH")?;
-    let pathext = env.get("PATHEXT").unwrap_or(".COM;.EXE;.BAT;.CMD");
-    search_path(Path::new(program), std::env::split_paths(path), pathext, |p| p.is_file())
+    if cfg!(windows) {
+        // `Path` on Windows: `Env` matches names in any case there.
+        let pathext = env.get("PATHEXT").unwrap_or(".COM;.EXE;.BAT;.CMD");
+        return search_path(Path::new(program), std::env::split_paths(path), pathext, |p| p.is_file());
+    }
+    #[cfg(unix)]
+    return unix::search_path(program, path);
+    #[cfg(not(unix))]
+    None
 }
 
 /// The first `dir/program` + extension from `pathext` that `is_file` accepts, trying the
@@ -112,14 +118,34 @@ mod imp {
         stat(pid).map(|(_, start)| start)
     }
 
-    /// The state letter (field 3) and start time (field 22) of /proc/PID/stat.
+    /// The state letter (field 3) and start time (field 22) of /proc/PID/stat. One read into
+    /// a buffer on the stack: the ledger asks this of every session it holds, twice per `exec`.
     fn stat(pid: u32) -> Option<(char, u64)> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Field 2 is the command name in parentheses and may itself hold spaces and ')'.
-        let rest = &text[text.rfind(')')? + 1..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let state = fields.first()?.chars().next()?;
-        Some((state, fields.get(22 - 3)?.parse().ok()?))
+        use std::io::Read;
+        let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+        // The file is about 300 bytes; 52 numeric fields and a 64-byte name stay under 2 KiB.
+        let mut buf = [0u8; 2048];
+        let mut len = 0;
+        while len < buf.len() {
+            match file.read(&mut buf[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        parse_stat(&buf[..len])
+    }
+
+    /// Field 2 is the command name in parentheses and may itself hold spaces and ')': the
+    /// fields that follow start after the last ')'.
+    pub(super) fn parse_stat(text: &[u8]) -> Option<(char, u64)> {
+        let close = text.iter().rposition(|&b| b == b')')?;
+        let mut fields = text[close + 1..].split(|&b| b == b' ').filter(|f| !f.is_empty());
+        let state = char::from(*fields.next()?.first()?);
+        let start = fields.nth(22 - 4)?;
+        let start = std::str::from_utf8(start).ok()?.trim_end_matches('\n').parse().ok()?;
+        Some((state, start))
     }
 
     pub fn alive(pid: u32, start: Option<u64>) -> bool {
@@ -170,6 +196,47 @@ mod imp {
 
 #[cfg(unix)]
 mod unix {
+    use std::ffi::OsStr;
+    use std::io::Read;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::{Path, PathBuf};
+
+    /// `execvp`'s search, for the files the kernel starts itself: a regular, executable file
+    /// beginning with `#!` or ELF's magic number, in the first absolute directory of `path`
+    /// that has one. Anything else is left to std's `execvp` so that it behaves exactly as
+    /// before: a script without `#!` (which `execvp` hands to /bin/sh), another binary format,
+    /// an empty or relative entry before the match (the current directory), or nothing found
+    /// (std reports it).
+    pub fn search_path(program: &OsStr, path: &OsStr) -> Option<PathBuf> {
+        if program.is_empty() || program.as_bytes().contains(&b'/') {
+            return None;
+        }
+        for dir in path.as_bytes().split(|&b| b == b':') {
+            let dir = Path::new(OsStr::from_bytes(dir));
+            if !dir.is_absolute() {
+                return None;
+            }
+            let candidate = dir.join(program);
+            if is_executable_file(&candidate) {
+                return starts_itself(&candidate).then_some(candidate);
+            }
+        }
+        None
+    }
+
+    fn is_executable_file(path: &Path) -> bool {
+        let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+        // SAFETY: a NUL-terminated path; access only reads it.
+        let executable = unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
+        executable && std::fs::metadata(path).is_ok_and(|m| m.is_file())
+    }
+
+    fn starts_itself(path: &Path) -> bool {
+        let mut head = [0u8; 4];
+        std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+            && (head.starts_with(b"#!") || head == *b"\x7fELF")
+    }
+
     pub fn exists(pid: u32) -> bool {
         let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
         if pid <= 0 {
@@ -399,6 +466,47 @@ mod tests {
         assert_eq!(search_path(Path::new("nope"), dirs(), ".CMD", present), None);
         let here = |p: &Path| p == Path::new("aws.cmd");
         assert_eq!(search_path(Path::new("aws"), dirs(), ".CMD", here), None, "an empty entry is not the current dir");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_bare_program_is_found_on_the_childs_path_only_where_the_kernel_starts_it_itself() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = |name: &str| {
+            let d = root.path().join(name);
+            std::fs::create_dir(&d).unwrap();
+            d
+        };
+        let file = |path: &Path, text: &str, mode: u32| {
+            std::fs::write(path, text).unwrap();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        let (a, b, c) = (dir("a"), dir("b"), dir("c"));
+        file(&a.join("tool"), "#!/bin/sh\n", 0o644); // not executable: skipped, as by execvp
+        std::fs::create_dir(b.join("tool")).unwrap(); // a directory: skipped
+        file(&c.join("tool"), "#!/bin/sh\n", 0o755);
+        file(&a.join("plain"), "echo no interpreter line\n", 0o755);
+        let path = std::env::join_paths([&a, &b, &c]).unwrap();
+        let found = |program: &str, path: &OsStr| unix::search_path(OsStr::new(program), path);
+        assert_eq!(found("tool", &path), Some(c.join("tool")));
+        assert_eq!(found("plain", &path), None, "a script without #! is execvp's to hand to /bin/sh");
+        assert_eq!(found("missing", &path), None, "std reports what is missing");
+        assert_eq!(found("c/tool", &path), None, "a path is std's job");
+        let with_cwd = std::env::join_paths([a.as_path(), Path::new(""), c.as_path()]).unwrap();
+        assert_eq!(found("tool", &with_cwd), None, "an empty entry (the current directory) is std's job");
+        let sh = found("sh", OsStr::new("/bin:/usr/bin")).expect("/bin/sh is found");
+        assert!(sh.is_absolute());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn proc_stat_is_read_past_a_command_name_holding_spaces_and_parentheses() {
+        let tail = "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 424242 20 21\n";
+        assert_eq!(imp::parse_stat(format!("7 (a) b) c) {tail}").as_bytes()), Some(('S', 424242)));
+        assert_eq!(imp::parse_stat(format!("7 (sleep) {}", tail.replace('S', "Z")).as_bytes()), Some(('Z', 424242)));
+        assert_eq!(imp::parse_stat(b"7 (short) S 1 2 3\n"), None, "a truncated line has no start time");
+        assert_eq!(imp::parse_stat(b"no parenthesis"), None);
     }
 
     #[test]
