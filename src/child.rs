@@ -1,5 +1,5 @@
 //! Runs a command with a session's environment and hands back its exit status. The child is
-//! started from the [`Env`] value (see [`Env::command`]), so nothing private to rolesh
+//! started from the [`Env`] value (see [`Env::spawn`]), so nothing private to rolesh
 //! reaches it; while it runs, signals are handled as [`crate::sys::signals`] describes.
 
 use std::ffi::OsString;
@@ -14,12 +14,13 @@ use crate::sys::signals;
 /// of signal N.
 pub fn run(argv: &[OsString], env: &Env, changes: &EnvChanges) -> Result<i32, Error> {
     let (program, args) = argv.split_first().ok_or_else(|| Error::Usage("no command given".into()))?;
-    let mut cmd = env.command(program);
-    cmd.args(args);
-    apply(&mut cmd, changes);
     let shown = program.to_string_lossy().into_owned();
     signals::install();
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+    let spawned = env.spawn(program, |cmd| {
+        cmd.args(args);
+        apply(cmd, changes);
+    });
+    let mut child = spawned.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::CommandNotFound(shown.clone()),
         std::io::ErrorKind::PermissionDenied => Error::NotExecutable(shown.clone()),
         // E2BIG: the environment (or the arguments) is more than the OS takes for one

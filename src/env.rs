@@ -1,10 +1,11 @@
 //! The process environment as a value, so the core reads variables from a map the caller
 //! passes in (tests build one by hand) instead of from global state, and every process rolesh
-//! starts gets its environment from that value through [`Env::command`].
+//! starts gets its environment from that value through [`Env::spawn`].
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
-use std::process::Command;
+use std::path::Path;
+use std::process::{Child, Command};
 
 /// Variables meant for one rolesh process alone, never for anything it starts: the saved
 /// environment an older hook passed to `use`/`unuse` (it may hold the user's long-term keys)
@@ -80,10 +81,23 @@ impl Env {
     /// The one way rolesh starts a process: `program` with exactly this environment minus
     /// [`PRIVATE`] (cleared first, so nothing of rolesh's own environment slips through), found
     /// on this environment's `PATH` (and, on Windows, with `PATHEXT`, so `aws` finds
-    /// `aws.cmd`).
-    pub fn command(&self, program: &OsStr) -> Command {
+    /// `aws.cmd`), with `configure` adding its arguments and standard streams.
+    ///
+    /// On Unix the program is first started by the full path `sys::find_program` gives, which
+    /// lets std use `posix_spawn`; should that fail (a `#!` naming a missing interpreter, say),
+    /// it is started by name through `execvp`, which goes on down `PATH` as it always did.
+    /// Nothing has run when the first attempt fails, so the second is safe.
+    pub fn spawn(&self, program: &OsStr, configure: impl Fn(&mut Command)) -> std::io::Result<Child> {
         let resolved = crate::sys::find_program(program, self);
-        let mut cmd = Command::new(resolved.as_deref().map_or(program, |p| p.as_os_str()));
+        let first = self.command(program, resolved.as_deref(), &configure).spawn();
+        match first {
+            Err(_) if cfg!(unix) && resolved.is_some() => self.command(program, None, &configure).spawn(),
+            started => started,
+        }
+    }
+
+    fn command(&self, program: &OsStr, resolved: Option<&Path>, configure: impl Fn(&mut Command)) -> Command {
+        let mut cmd = Command::new(resolved.map_or(program, |p| p.as_os_str()));
         // The program sees the name it was called by, as with a search by the OS.
         #[cfg(unix)]
         if resolved.is_some() {
@@ -91,6 +105,7 @@ impl Env {
         }
         cmd.env_clear();
         cmd.envs(self.public());
+        configure(&mut cmd);
         cmd
     }
 }
@@ -118,19 +133,47 @@ mod tests {
             ("ROLESH_RESTORE", "1;AWS_SECRET_ACCESS_KEY=6b"),
             ("ROLESH_COMPLETE", "bash"),
         ]);
-        let cmd = env.command(OsStr::new("true"));
+        let cmd = env.command(OsStr::new("true"), None, |_| {});
         let seen: Vec<(&OsStr, Option<&OsStr>)> = cmd.get_envs().collect();
         assert_eq!(seen, [(OsStr::new("KEEP"), Some(OsStr::new("1")))]);
+    }
+
+    #[cfg(unix)]
+    fn output(env: &Env, program: &str, args: &[&str]) -> String {
+        let child = env
+            .spawn(OsStr::new(program), |cmd| {
+                cmd.args(args).stdout(std::process::Stdio::piped());
+            })
+            .unwrap();
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
     }
 
     #[cfg(unix)]
     #[test]
     fn a_program_found_on_path_is_started_by_its_full_path_and_still_sees_its_own_name() {
         let env = Env::from_pairs([("PATH", "/usr/bin:/bin")]);
-        let mut cmd = env.command(OsStr::new("sh"));
-        assert!(std::path::Path::new(cmd.get_program()).is_absolute(), "a full path lets std use posix_spawn");
-        let out = cmd.args(["-c", "echo $0"]).output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "sh\n");
+        let found = crate::sys::find_program(OsStr::new("sh"), &env).expect("sh is on PATH");
+        assert!(found.is_absolute(), "a full path lets std use posix_spawn");
+        assert_eq!(output(&env, "sh", &["-c", "echo $0"]), "sh\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_first_match_that_cannot_start_falls_back_to_execvp_which_goes_on_down_path() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let (a, c) = (root.path().join("a"), root.path().join("c"));
+        for (dir, script) in [(&a, "#!/nonexistent/interpreter\n"), (&c, "#!/bin/sh\necho from c\n")] {
+            std::fs::create_dir(dir).unwrap();
+            std::fs::write(dir.join("tool"), script).unwrap();
+            std::fs::set_permissions(dir.join("tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let path =
+            std::env::join_paths([&a, &c, &std::path::PathBuf::from("/usr/bin"), &std::path::PathBuf::from("/bin")])
+                .unwrap();
+        let env = Env::from_pairs([("PATH", path)]);
+        assert_eq!(crate::sys::find_program(OsStr::new("tool"), &env), Some(a.join("tool")));
+        assert_eq!(output(&env, "tool", &[]), "from c\n", "as execvp would, and did before");
     }
 
     #[test]

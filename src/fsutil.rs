@@ -386,17 +386,28 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], mode: u32, durability: Durab
 /// an existing file makes ext4 start writing the new one out at once (its `auto_da_alloc`
 /// guard against empty files after a crash), which costs more than the rest of the write and
 /// buys nothing for a file whose content does not outlive a power loss. Where swapping is
-/// not supported (another filesystem, no `path` yet), a plain rename. Killed between the two
-/// steps, the writer leaves a temp file with the old content for [`sweep_temp_files`].
+/// not supported (another filesystem, no `path` yet) or `path` is not a regular file (a
+/// directory there must fail as `rename` fails, not be swapped out of sight), a plain rename.
+/// Killed between the two steps, the writer leaves a temp file with the old content for
+/// [`sweep_temp_files`]. After a power loss the file may be empty: the ledger's reader moves
+/// such a file aside with a warning.
 fn replace_without_flush(tmp: &Path, path: &Path) -> io::Result<()> {
     #[cfg(target_os = "linux")]
-    {
+    if fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
         use std::os::unix::ffi::OsStrExt;
         let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
         let (from, to) = (c(tmp)?, c(path)?);
-        // SAFETY: two NUL-terminated paths; renameat2 only reads them.
+        // The system call itself: glibc has a wrapper only since 2.28, Rust supports 2.17.
+        // SAFETY: two NUL-terminated paths that the kernel only reads.
         let swapped = unsafe {
-            libc::renameat2(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::RENAME_EXCHANGE)
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
         } == 0;
         if swapped {
             // Left behind, it is swept by the next write.
@@ -764,7 +775,17 @@ mod tests {
         write_atomic_with(&p, b"new", 0o600, Durability::NoFsync).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"new");
         assert_eq!(fs::read(&old).unwrap(), b"old");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2, "the old file's temp name is gone");
+    }
+
+    #[test]
+    fn a_write_without_fsync_over_a_directory_fails_as_a_rename_would_and_leaves_it_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ledger");
+        fs::create_dir(&p).unwrap();
+        assert!(write_atomic_with(&p, b"new", 0o600, Durability::NoFsync).is_err());
+        assert!(fs::symlink_metadata(&p).unwrap().is_dir(), "not swapped out of sight");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
     }
 
     #[test]

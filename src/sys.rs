@@ -226,8 +226,9 @@ mod unix {
 
     fn is_executable_file(path: &Path) -> bool {
         let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
-        // SAFETY: a NUL-terminated path; access only reads it.
-        let executable = unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
+        // With the effective ids, as execve checks them.
+        // SAFETY: a NUL-terminated path; faccessat only reads it.
+        let executable = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) } == 0;
         executable && std::fs::metadata(path).is_ok_and(|m| m.is_file())
     }
 

@@ -155,13 +155,11 @@ pub fn open_in_browser(target: &std::ffi::OsStr, env: &Env) -> Result<(), Error>
     };
     argv.push(target.to_os_string());
     let (program, args) = argv.split_first().ok_or_else(|| Error::Local("no browser to open".into()))?;
-    env.command(program)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .map(drop)
-        .map_err(|e| Error::Local(format!("could not open a browser with {}: {e}", program.to_string_lossy())))
+    env.spawn(program, |cmd| {
+        cmd.args(args).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+    })
+    .map(drop)
+    .map_err(|e| Error::Local(format!("could not open a browser with {}: {e}", program.to_string_lossy())))
 }
 
 /// A text table: each column padded to its widest cell (in characters), two spaces apart.

@@ -111,12 +111,12 @@ fn process(profile: &str, command: &str, env: &Env, interactive: bool) -> Result
     let argv = split_command(command).ok_or_else(|| fail("has unbalanced quotes; fix the command".into()))?;
     let (program, args) = argv.split_first().ok_or_else(|| fail("is empty; give a command".into()))?;
     let mut child = env
-        .command(program.as_ref())
-        .args(args)
-        .stdin(if interactive { std::process::Stdio::inherit() } else { std::process::Stdio::null() })
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
+        .spawn(program.as_ref(), |cmd| {
+            cmd.args(args)
+                .stdin(if interactive { std::process::Stdio::inherit() } else { std::process::Stdio::null() })
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::inherit());
+        })
         .map_err(|e| fail(format!("could not run `{program}`: {e}")))?;
     // Credentials are a few hundred bytes: stop reading well before output could hurt.
     let mut stdout = Vec::new();
