@@ -1,4 +1,4 @@
-//! The README's first steps stay true: the two commands of "Try it" are there, in a console
+//! The README's first steps stay true: the two commands of "Try it" are there, in a code
 //! block, and CI runs the one it names as the test command; the install section asks for the
 //! Rust version Cargo.toml declares and shows the hook line `rolesh` itself names. An edit
 //! that drops or renames one of them fails here instead of misleading the next reader.
@@ -10,17 +10,33 @@ fn read(path: &str) -> String {
         .unwrap_or_else(|e| panic!("could not read {path}: {e}"))
 }
 
-/// The lines of every ```console block: the commands, without the `$ ` prompt and the
-/// trailing `# comment`, paired with that comment.
+/// The commands of every ```console block (the lines after a `$ ` prompt) and ```sh block
+/// (every line but comments), each without its trailing `# comment`, paired with that comment.
 fn console_commands(markdown: &str) -> Vec<(String, String)> {
-    let mut inside = false;
+    #[derive(PartialEq)]
+    enum Block {
+        None,
+        Console,
+        Sh,
+    }
+    let mut block = Block::None;
     let mut found = Vec::new();
     for line in markdown.lines() {
         if line.starts_with("```") {
-            inside = !inside && line.trim() == "```console";
+            block = match line.trim() {
+                _ if block != Block::None => Block::None,
+                "```console" => Block::Console,
+                "```sh" => Block::Sh,
+                _ => Block::None,
+            };
             continue;
         }
-        if let Some(command) = line.strip_prefix("$ ").filter(|_| inside) {
+        let command = match block {
+            Block::Console => line.strip_prefix("$ "),
+            Block::Sh => Some(line).filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')),
+            Block::None => None,
+        };
+        if let Some(command) = command {
             let (command, comment) = command.split_once(" #").unwrap_or((command, ""));
             found.push((command.trim().to_string(), comment.trim().to_string()));
         }
@@ -42,7 +58,7 @@ fn script_commands(script: &str) -> Vec<&str> {
 }
 
 #[test]
-fn try_it_shows_the_demo_and_the_test_command_in_a_console_block() {
+fn try_it_shows_the_demo_and_the_test_command_in_a_code_block() {
     let readme = read("README.md");
     let commands = console_commands(section(&readme, "Try it"));
     let names: Vec<&str> = commands.iter().map(|(c, _)| c.as_str()).collect();
