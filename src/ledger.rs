@@ -3,11 +3,11 @@
 //! `unuse`.
 //!
 //! Every change takes an exclusive lock on `sessions.lock` (a separate file, so the lock
-//! survives the rename), re-reads, prunes entries whose process is gone, changes, and writes
+//! survives the swap), re-reads, prunes entries whose process is gone, changes, and writes
 //! through a temp file swapped in atomically (no fsync: after a power loss none of the
 //! processes it lists is alive anyway, and a file left empty by one is moved aside like any
-//! unreadable one); readers take no lock and see the old or the new file, never half of one. The kernel drops the lock when its holder dies, so a killed rolesh
-//! blocks nobody. A file rolesh cannot read (garbage, empty, truncated, another format) is
+//! unreadable one); readers take no lock and see the old or the new file, never half of one.
+//! The kernel drops the lock when its holder dies, so a killed rolesh blocks nobody. A file rolesh cannot read (garbage, empty, truncated, another format) is
 //! moved aside with a warning and the ledger starts afresh: it only describes processes, so
 //! losing it costs a listing, never a session. Questions about processes go to [`crate::sys`];
 //! warnings are returned to the caller, which prints them.

@@ -66,7 +66,7 @@ pub fn tty(pid: u32) -> Option<String> {
 /// also find `aws.cmd` through `PATHEXT`. On Unix, std must fork and search with `execvp`
 /// whenever the child's `PATH` is set (always, since the child's environment is built from
 /// `Env`); given a full path it uses `posix_spawn`, which does not copy rolesh's address
-/// space and saves a fifth of a cached `exec`.
+/// space (about 0.2 ms of a 3 ms cached `exec`).
 pub fn find_program(program: &OsStr, env: &Env) -> Option<PathBuf> {
     let path = env.get_os("PATH")?;
     if cfg!(windows) {
